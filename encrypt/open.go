@@ -39,7 +39,7 @@ type Reader struct {
 	err                   error
 	plainHash, cipherHash hash.Hash
 	plain, cipher         Sums
-	stopOnce              sync.Once
+	stopOnce, closeOnce   sync.Once
 }
 
 // NewReader parses the header from src, opens it with sk and returns a
@@ -124,16 +124,17 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// Close stops the background work. It is safe to call more than once,
-// and needed only when the stream is abandoned before io.EOF.
+// Close stops the background work and waits for it, after which the
+// source is no longer read. It is safe to call more than once.
 func (r *Reader) Close() error {
-	r.stopOnce.Do(func() { close(r.stop) })
-	// Drain so that the reader goroutine, blocked on a full channel, exits.
-	go func() {
+	r.closeOnce.Do(func() {
+		r.stopOnce.Do(func() { close(r.stop) })
+		// Drain so that the reader goroutine, blocked on a full channel, exits.
 		for b := range r.toRead {
 			<-b.done
 		}
-	}()
+		r.wg.Wait()
+	})
 	return nil
 }
 

@@ -65,8 +65,9 @@ type sealBatch struct {
 // ciphertext reaches the destination in order, while segments are sealed
 // in parallel. Close must be called to flush the last segment.
 type Writer struct {
-	dst  io.Writer
-	aead cipher.AEAD
+	dst    io.Writer
+	aead   cipher.AEAD
+	sender PublicKey
 
 	cur    *sealBatch
 	free   chan *sealBatch
@@ -114,7 +115,7 @@ func NewWriter(dst io.Writer, sender *SecretKey, recipients []PublicKey, opts *O
 	if err != nil {
 		return nil, err
 	}
-	w := &Writer{dst: dst, aead: aead, plainHash: sha256.New(), cipherHash: sha256.New()}
+	w := &Writer{dst: dst, aead: aead, sender: writerKey.Public(), plainHash: sha256.New(), cipherHash: sha256.New()}
 	if _, err := dst.Write(hdr); err != nil {
 		return nil, err
 	}
@@ -217,6 +218,10 @@ func (w *Writer) Close() error {
 	copy(w.cipher.SHA256[:], w.cipherHash.Sum(nil))
 	return nil
 }
+
+// Sender returns the writer public key in the header packets: the
+// sender's key, or the ephemeral one made for this stream.
+func (w *Writer) Sender() PublicKey { return w.sender }
 
 // Plaintext returns the size and SHA-256 of what was written. Valid after Close.
 func (w *Writer) Plaintext() Sums { return w.plain }

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/siirto/siirto/encrypt"
+	"github.com/siirto/siirto/verify"
+	"github.com/urfave/cli/v2"
+)
+
+func decryptCommand(env *environment) *cli.Command {
+	return &cli.Command{
+		Name:      "decrypt",
+		Usage:     "decrypt a bundle, check every checksum and extract it safely",
+		ArgsUsage: "BUNDLE",
+		Description: `BUNDLE is NAME.json, NAME.c4gh or NAME. The manifest must be beside the
+payload: decrypt checks the payload against it before anything is kept.
+
+By default the zip is written to NAME.zip in the current folder; -o names
+another file, and -o - streams it to standard output (then only the
+checksums are checked, after the data has passed: a failure shows in the
+exit status). --extract DIR unpacks the files into DIR, which must not
+exist yet; DIR appears only once every file is written and matches the
+bundle's inner list. Zip slip, links, duplicates and zip bombs are refused.
+
+   siirto decrypt --key authority.sec --extract received/ cohort.json
+   SIIRTO_PASSPHRASE_FILE=/run/secrets/pass siirto decrypt -k a.sec -o - x.json | sha256sum`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Usage: "secret key `FILE`", EnvVars: []string{"SIIRTO_KEY"}, Required: true},
+			&cli.StringFlag{Name: "passphrase-file", Usage: "read the key's passphrase from `FILE`", EnvVars: []string{"SIIRTO_PASSPHRASE_FILE"}},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the decrypted zip to `FILE` (- for standard output)"},
+			&cli.StringFlag{Name: "extract", Aliases: []string{"x"}, Usage: "extract the files into `DIR` (must not exist)"},
+			&cli.BoolFlag{Name: "force", Usage: "replace an existing output file"},
+			&cli.IntFlag{Name: "workers", Usage: "decryption goroutines (default: one per CPU)", EnvVars: []string{"SIIRTO_WORKERS"}},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError{fmt.Errorf("decrypt takes one BUNDLE, got %d arguments", c.NArg())}
+			}
+			if c.String("output") != "" && c.String("extract") != "" {
+				return usageError{fmt.Errorf("give either --output or --extract, not both")}
+			}
+			bundles, err := findBundles(c.Args().First())
+			if err != nil {
+				return err
+			}
+			if len(bundles) != 1 {
+				return usageError{fmt.Errorf("%s holds %d bundles; name one", c.Args().First(), len(bundles))}
+			}
+			lb := bundles[0]
+			key, err := env.loadSecretKey(c.String("key"), c.String("passphrase-file"))
+			if err != nil {
+				return err
+			}
+			vb, closer, err := lb.open(false)
+			if err != nil {
+				return err
+			}
+			defer closer.Close()
+			opts := verify.Options{Key: key, Engine: &encrypt.Options{Workers: c.Int("workers")}}
+			bar := env.newProgress("progress.decrypt", vb.PayloadSize)
+			vb.Payload = &countingReader{r: vb.Payload, fn: bar.Set}
+
+			switch out := c.String("output"); {
+			case out == "-":
+				opts.Plaintext = env.stdout
+				_, err := verify.Check(c.Context, vb, opts)
+				bar.Finish()
+				return err // stdout carries the data, so no summary
+			case c.String("extract") != "":
+				dir := c.String("extract")
+				opts.ExtractTo = dir
+				res, err := verify.Check(c.Context, vb, opts)
+				bar.Finish()
+				if err != nil {
+					return err
+				}
+				var total int64
+				for _, f := range res.Files {
+					total += f.Size
+				}
+				return env.result(map[string]any{"ok": true, "extracted": dir, "files": len(res.Files), "bytes": total, "bundle": res.Manifest},
+					fmt.Sprintf(text("decrypt.extracted", env.lang), lb.name, len(res.Files), size(total), dir))
+			default:
+				if out == "" {
+					out = lb.name + ".zip"
+				}
+				res, err := decryptToFile(c, vb, opts, out)
+				bar.Finish()
+				if err != nil {
+					return err
+				}
+				return env.result(map[string]any{"ok": true, "output": out, "bytes": res.Manifest.Plaintext.Size, "bundle": res.Manifest},
+					fmt.Sprintf(text("decrypt.done", env.lang), lb.name, size(res.Manifest.Plaintext.Size), out))
+			}
+		},
+	}
+}
+
+// decryptToFile decrypts into a private temporary file beside out and
+// publishes it under out only when every check passed.
+func decryptToFile(c *cli.Context, vb verify.Bundle, opts verify.Options, out string) (*verify.Result, error) {
+	if _, err := os.Lstat(out); err == nil && !c.Bool("force") {
+		return nil, verify.Errorf(verify.CodeExists, "%s already exists", out)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".part-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	defer tmp.Close()
+	opts.Plaintext = tmp
+	res, err := verify.Check(c.Context, vb, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
+	}
+	if !c.Bool("force") {
+		if _, err := os.Lstat(out); err == nil {
+			return nil, verify.Errorf(verify.CodeExists, "%s already exists", out)
+		}
+	}
+	return res, os.Rename(tmp.Name(), out)
+}
+
+// countingReader reports bytes read to fn (a progress bar).
+type countingReader struct {
+	r  io.Reader
+	n  int64
+	fn func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.fn(c.n)
+	return n, err
+}

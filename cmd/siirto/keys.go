@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+
+	"github.com/siirto/siirto/encrypt"
+	"github.com/siirto/siirto/verify"
+)
+
+// loadPublicKeys reads public key files, naming the file in any error.
+func loadPublicKeys(paths []string) ([]encrypt.PublicKey, error) {
+	var out []encrypt.PublicKey
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		pk, err := encrypt.ParsePublicKey(f)
+		f.Close()
+		if err != nil {
+			return nil, verify.Errorf(verify.CodeKeyInvalid, "%s: %w", p, err)
+		}
+		out = append(out, pk)
+	}
+	return out, nil
+}
+
+// loadSecretKey reads a secret key file, asking for its passphrase only
+// when the key is protected.
+func (e *environment) loadSecretKey(path, passFile string) (*encrypt.SecretKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pass []byte
+	if encrypt.SecretKeyEncrypted(data) {
+		if pass, err = e.passphrase(passFile, path, false); err != nil {
+			return nil, err
+		}
+	}
+	sk, err := encrypt.ParseSecretKey(bytes.NewReader(data), pass)
+	if err != nil {
+		code := verify.CodeKeyInvalid
+		if errors.Is(err, encrypt.ErrPassphrase) || errors.Is(err, encrypt.ErrPassphraseRequired) {
+			code = verify.CodePassphrase
+		}
+		// The library's message never includes the passphrase or key.
+		return nil, verify.Errorf(code, "%s: %w", path, err)
+	}
+	return &sk, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import "github.com/siirto/siirto/verify"
+
+// messages are the lines siirto shows people, in English, Finnish and
+// Swedish. messages_test.go fails if a language is missing.
+var messages = map[string]verify.Text{
+	"journal.using": {
+		EN: "Journal number: %s (from %s). Check that it is your permit's.",
+		FI: "Diaarinumero: %s (tiedostosta %s). Tarkista, että se on lupasi numero.",
+		SV: "Diarienummer: %s (från %s). Kontrollera att det är ditt tillstånds nummer.",
+	},
+	"encrypt.packing": {
+		EN: "Packing %d files (%s) into %s.zip and encrypting it in the same stream.",
+		FI: "Pakataan %d tiedostoa (%s) pakettiin %s.zip ja salataan samalla.",
+		SV: "Packar %d filer (%s) i %s.zip och krypterar i samma ström.",
+	},
+	"encrypt.ready": {
+		EN: "Encrypting %s (%s) as it is.",
+		FI: "Salataan %s (%s) sellaisenaan.",
+		SV: "Krypterar %s (%s) som den är.",
+	},
+	"encrypt.skipped": {
+		EN: "Left out desktop clutter: %s",
+		FI: "Jätettiin pois työpöydän apu­tiedosto: %s",
+		SV: "Utelämnade skrivbordets hjälpfil: %s",
+	},
+	"encrypt.done": {
+		EN: "Bundle ready for journal number %s:\n  %s  (%s, SHA-256 %s)\n  %s  (manifest: upload it last)",
+		FI: "Paketti valmis diaarinumerolle %s:\n  %s  (%s, SHA-256 %s)\n  %s  (kuvaustiedosto: lähetä se viimeisenä)",
+		SV: "Paketet är klart för diarienummer %s:\n  %s  (%s, SHA-256 %s)\n  %s  (manifest: ladda upp det sist)",
+	},
+	"decrypt.done": {
+		EN: "Decrypted and checked %s: %s written to %s",
+		FI: "Purettu ja tarkistettu %s: %s kirjoitettu kohteeseen %s",
+		SV: "Dekrypterade och kontrollerade %s: %s skrevs till %s",
+	},
+	"decrypt.extracted": {
+		EN: "Decrypted and checked %s: %d files (%s) extracted into %s",
+		FI: "Purettu ja tarkistettu %s: %d tiedostoa (%s) purettu kansioon %s",
+		SV: "Dekrypterade och kontrollerade %s: %d filer (%s) packades upp i %s",
+	},
+	"verify.ok": {
+		EN: "OK    %s  journal %s, %s",
+		FI: "OK    %s  diaarinumero %s, %s",
+		SV: "OK    %s  diarienummer %s, %s",
+	},
+	"verify.ok.decrypted": {
+		EN: "decrypted and checked (%d files inside)",
+		FI: "purettu ja tarkistettu (%d tiedostoa sisällä)",
+		SV: "dekrypterat och kontrollerat (%d filer i paketet)",
+	},
+	"verify.ok.sealed": {
+		EN: "checksum and header match; add --key to check the contents",
+		FI: "tarkistussumma ja otsake täsmäävät; lisää --key tarkistaaksesi sisällön",
+		SV: "kontrollsumma och huvud stämmer; lägg till --key för att kontrollera innehållet",
+	},
+	"verify.fail": {
+		EN: "FAIL  %s  %s",
+		FI: "VIRHE %s  %s",
+		SV: "FEL   %s  %s",
+	},
+	"keygen.done": {
+		EN: "Key pair written:\n  %s  (public: give this to whoever sends you data)\n  %s  (secret: keep it private%s)\n  fingerprint %s",
+		FI: "Avainpari kirjoitettu:\n  %s  (julkinen: anna tämä aineiston lähettäjille)\n  %s  (salainen: pidä se omana tietonasi%s)\n  sormenjälki %s",
+		SV: "Nyckelpar skrivet:\n  %s  (publik: ge den till dem som skickar dig material)\n  %s  (hemlig: håll den privat%s)\n  fingeravtryck %s",
+	},
+	"keygen.protected": {
+		EN: ", protected by your passphrase",
+		FI: ", suojattu tunnuslauseellasi",
+		SV: ", skyddad av din lösenfras",
+	},
+	"passphrase.prompt": {
+		EN: "Passphrase for %s: ",
+		FI: "Tunnuslause avaimelle %s: ",
+		SV: "Lösenfras för %s: ",
+	},
+	"passphrase.new": {
+		EN: "New passphrase for %s (at least 8 characters): ",
+		FI: "Uusi tunnuslause avaimelle %s (vähintään 8 merkkiä): ",
+		SV: "Ny lösenfras för %s (minst 8 tecken): ",
+	},
+	"passphrase.again": {
+		EN: "Same passphrase again: ",
+		FI: "Sama tunnuslause uudelleen: ",
+		SV: "Samma lösenfras igen: ",
+	},
+	"progress.encrypt": {EN: "Encrypting", FI: "Salataan", SV: "Krypterar"},
+	"progress.decrypt": {EN: "Decrypting", FI: "Puretaan", SV: "Dekrypterar"},
+	"progress.verify":  {EN: "Checking", FI: "Tarkistetaan", SV: "Kontrollerar"},
+}
+
+func text(key, lang string) string {
+	t, ok := messages[key]
+	if !ok {
+		return key
+	}
+	return t.In(lang)
+}

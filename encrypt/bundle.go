@@ -1,0 +1,214 @@
+package encrypt
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// BundleOptions describe one bundle to write.
+type BundleOptions struct {
+	// Name is the bundle name: the payload becomes Name.c4gh and the
+	// manifest Name.json. The caller checks it against the name rules.
+	Name string
+	// JournalNumber is the canonical journal number.
+	JournalNumber string
+	// Zip is a ready zip file, encrypted byte for byte. Exactly one of Zip
+	// and Files is set.
+	Zip string
+	// Files are packed into a zip in the same stream as the encryption.
+	Files []Source
+	// Recipients receive the data key; Sender seals the header packets
+	// (nil for an ephemeral key).
+	Recipients []PublicKey
+	Sender     *SecretKey
+	// OutDir receives the bundle. Existing outputs are refused unless Force.
+	OutDir string
+	Force  bool
+	// Store turns off compression when packing Files.
+	Store bool
+	// Progress, if set, is called with the plaintext bytes read so far.
+	Progress func(read int64)
+	// Engine tunes the segment engine.
+	Engine *Options
+	// Tool names the writer in the manifest.
+	Tool Tool
+	// Now returns the creation time; nil means time.Now.
+	Now func() time.Time
+}
+
+// PayloadName and ManifestName give a bundle's file names.
+func PayloadName(bundle string) string  { return bundle + ".c4gh" }
+func ManifestName(bundle string) string { return bundle + ".json" }
+
+// WriteBundle writes Name.c4gh and then Name.json into OutDir. Both are
+// written under hidden temporary names, synced and renamed; the manifest
+// comes last because it marks the bundle complete. On any error nothing
+// is left under the final names.
+func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) {
+	if (o.Zip == "") == (len(o.Files) == 0) {
+		return nil, errors.New("encrypt: give either a ready zip or files to pack")
+	}
+	payloadPath := filepath.Join(o.OutDir, PayloadName(o.Name))
+	manifestPath := filepath.Join(o.OutDir, ManifestName(o.Name))
+	if !o.Force {
+		for _, p := range []string{payloadPath, manifestPath} {
+			if _, err := os.Lstat(p); err == nil {
+				return nil, fmt.Errorf("%w: %s (use --force to replace it)", ErrExists, p)
+			}
+		}
+	}
+	var src *os.File
+	if o.Zip != "" {
+		if src, err = openReadyZip(o.Zip); err != nil {
+			return nil, err
+		}
+		defer src.Close()
+	}
+
+	tmp, err := os.CreateTemp(o.OutDir, "."+PayloadName(o.Name)+".part-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w, err := NewWriter(tmp, o.Sender, o.Recipients, o.Engine)
+	if err != nil {
+		return nil, err
+	}
+	hasListing := false
+	if src != nil {
+		var read int64
+		_, err = io.Copy(w, &progressReader{r: src, n: &read, fn: o.Progress, ctx: ctx})
+	} else {
+		_, err = Pack(ctx, w, o.Files, PackOptions{Store: o.Store, Progress: o.Progress})
+		hasListing = true
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	// Even an ephemeral key is recorded: a verifier checks the header's
+	// writer key against it.
+	sender := Sender{PublicKey: w.Sender().String(), Ephemeral: o.Sender == nil}
+	m = &Manifest{
+		Format:        Format,
+		JournalNumber: o.JournalNumber,
+		Created:       now().UTC().Truncate(time.Second),
+		Tool:          o.Tool,
+		Payload:       sumsOf(PayloadName(o.Name), w.Ciphertext()),
+		Plaintext:     sumsOf(o.Name+".zip", w.Plaintext()),
+		Sender:        sender,
+		Listing:       hasListing,
+	}
+	for _, r := range o.Recipients {
+		m.Recipients = append(m.Recipients, Recipient{Fingerprint: r.Fingerprint()})
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	if err := publish(tmp.Name(), payloadPath, o.Force); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(manifestPath, data, o.Force); err != nil {
+		os.Remove(payloadPath)
+		return nil, err
+	}
+	return m, syncDir(o.OutDir)
+}
+
+// openReadyZip opens a zip given as-is and checks its central directory,
+// so a password-protected or unsafe zip is refused before encryption.
+func openReadyZip(p string) (*os.File, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrZipInvalid, p, err)
+	}
+	if _, err := CheckZip(zr, Limits{}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// publish moves tmp to final. Without force it links first, which fails
+// if final appeared meanwhile, so a bundle is never overwritten by a race.
+func publish(tmp, final string, force bool) error {
+	if force {
+		return os.Rename(tmp, final)
+	}
+	if err := os.Link(tmp, final); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%w: %s", ErrExists, final)
+		}
+		// Some file systems have no hard links; fall back to a checked rename.
+		if _, serr := os.Lstat(final); serr == nil {
+			return fmt.Errorf("%w: %s", ErrExists, final)
+		}
+		return os.Rename(tmp, final)
+	}
+	return os.Remove(tmp)
+}
+
+// writeFileAtomic writes data to a temporary name beside path, syncs it
+// and publishes it under path.
+func writeFileAtomic(path string, data []byte, force bool) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".part-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return publish(f.Name(), path, force)
+}

@@ -1,0 +1,325 @@
+package encrypt
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Limits bound what an untrusted zip may expand to. The zero value means
+// the defaults of [DefaultLimits].
+type Limits struct {
+	// MaxEntries is the most entries a zip may hold.
+	MaxEntries int
+	// MaxSize is the most bytes all entries may expand to.
+	MaxSize int64
+	// MaxRatio is the largest expansion ratio of one entry; deflate's
+	// best is about 1032:1, so real data stays far below the default.
+	MaxRatio int64
+}
+
+// DefaultLimits are generous for register extracts and tight for bombs.
+var DefaultLimits = Limits{MaxEntries: 200_000, MaxSize: 8 << 40, MaxRatio: 200}
+
+func (l Limits) orDefault() Limits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultLimits.MaxEntries
+	}
+	if l.MaxSize <= 0 {
+		l.MaxSize = DefaultLimits.MaxSize
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = DefaultLimits.MaxRatio
+	}
+	return l
+}
+
+// ratioFloor keeps tiny files (a kilobyte of spaces) from tripping the
+// ratio check: only entries that expand past it are judged.
+const ratioFloor = 1 << 20
+
+// CheckZip validates a zip's central directory without reading any data:
+// entry names, symlinks, duplicates, encryption, methods and the declared
+// sizes against limits. It returns the sum of the declared sizes.
+func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
+	limits = limits.orDefault()
+	if len(zr.File) > limits.MaxEntries {
+		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrZipBomb, len(zr.File), limits.MaxEntries)
+	}
+	names := map[string]bool{}
+	dirs := map[string]bool{}
+	var total int64
+	for i, f := range zr.File {
+		if err := CheckEntryName(f.Name); err != nil {
+			return 0, err
+		}
+		if f.Mode()&fs.ModeSymlink != 0 {
+			return 0, fmt.Errorf("%w: %q is a link", ErrSymlink, f.Name)
+		}
+		if f.Mode()&(fs.ModeDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeCharDevice) != 0 {
+			return 0, fmt.Errorf("%w: %q is not a regular file", ErrUnsafeName, f.Name)
+		}
+		if f.Flags&0x1 != 0 {
+			return 0, fmt.Errorf("%w: %q is encrypted; give siirto the files, or a zip without a password", ErrZipEncrypted, f.Name)
+		}
+		if f.Method != zip.Store && f.Method != zip.Deflate {
+			return 0, fmt.Errorf("%w: %q uses compression method %d (only stored and deflated entries are read)", ErrZipInvalid, f.Name, f.Method)
+		}
+		name := strings.TrimSuffix(f.Name, "/")
+		key := strings.ToLower(name)
+		if names[key] || dirs[key] && !strings.HasSuffix(f.Name, "/") {
+			return 0, fmt.Errorf("%w: %q appears twice (names are compared ignoring case)", ErrDuplicate, f.Name)
+		}
+		if strings.HasSuffix(f.Name, "/") {
+			dirs[key] = true
+		} else {
+			names[key] = true
+		}
+		for p := path.Dir(key); p != "."; p = path.Dir(p) {
+			if names[p] {
+				return 0, fmt.Errorf("%w: %q is both a file and a folder", ErrDuplicate, p)
+			}
+			dirs[p] = true
+		}
+		if strings.HasPrefix(f.Name, ".siirto/") && (f.Name != ListingName || i != len(zr.File)-1) {
+			return 0, fmt.Errorf("%w: %q: the .siirto folder is reserved for the listing, which must be the last entry", ErrUnsafeName, f.Name)
+		}
+		size := int64(f.UncompressedSize64)
+		if f.UncompressedSize64 > uint64(limits.MaxSize) || total+size > limits.MaxSize {
+			return 0, fmt.Errorf("%w: the files expand to more than %d bytes", ErrZipBomb, limits.MaxSize)
+		}
+		if size > ratioFloor && size/max(int64(f.CompressedSize64), 1) > limits.MaxRatio {
+			return 0, fmt.Errorf("%w: %q expands %d times", ErrZipBomb, f.Name, size/max(int64(f.CompressedSize64), 1))
+		}
+		total += size
+	}
+	return total, nil
+}
+
+// Unpacked is what Unpack found.
+type Unpacked struct {
+	// Files lists every file as read: path, actual size and SHA-256.
+	Files []ListedFile
+	// Listing is the inner listing entry, or nil when the zip has none.
+	Listing *Listing
+}
+
+// Unpack reads every entry of zr, hashing each file, after CheckZip
+// passed. With dir == "" it only checks. Otherwise it extracts into a
+// private temporary folder beside dir (folders 0700, files 0600), fsyncs
+// everything and renames it to dir only when every entry was read in
+// full: dir either appears complete or not at all. dir must not exist.
+//
+// accept, if not nil, is called with what was read before dir is made
+// visible; an error from it discards everything.
+//
+// Declared sizes are never trusted: each entry is cut off one byte past
+// its declared size, and archive/zip checks the CRC-32 at its end.
+func Unpack(ctx context.Context, zr *zip.Reader, dir string, limits Limits, accept func(*Unpacked) error) (res *Unpacked, err error) {
+	total, err := CheckZip(zr, limits)
+	if err != nil {
+		return nil, err
+	}
+	var tmp string
+	if dir != "" {
+		if _, err := os.Lstat(dir); err == nil {
+			return nil, fmt.Errorf("%w: %s", ErrExists, dir)
+		}
+		parent := filepath.Dir(dir)
+		if free, ok := freeSpace(parent); ok && free < uint64(total)+(64<<20) {
+			return nil, fmt.Errorf("%w: %s needs %d bytes, %d are free", ErrDiskSpace, parent, total, free)
+		}
+		tmp, err = os.MkdirTemp(parent, "."+filepath.Base(dir)+".part-")
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				os.RemoveAll(tmp)
+			}
+		}()
+	}
+	res = &Unpacked{Files: []ListedFile{}}
+	buf := make([]byte, 1<<20)
+	for _, f := range zr.File {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if f.Name == ListingName {
+			if res.Listing, err = readListing(f); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if strings.HasSuffix(f.Name, "/") {
+			if tmp != "" {
+				if err := os.MkdirAll(filepath.Join(tmp, filepath.FromSlash(f.Name)), 0o700); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		lf, err := unpackFile(f, tmp, buf)
+		if err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, lf)
+	}
+	if accept != nil {
+		if err := accept(res); err != nil {
+			return nil, err
+		}
+	}
+	if tmp != "" {
+		if err := syncTree(tmp); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			return nil, err
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func unpackFile(f *zip.File, root string, buf []byte) (ListedFile, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return ListedFile{}, fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)
+	}
+	defer rc.Close()
+	var out io.Writer = io.Discard
+	var file *os.File
+	if root != "" {
+		p := filepath.Join(root, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return ListedFile{}, err
+		}
+		file, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return ListedFile{}, err
+		}
+		defer file.Close()
+		out = file
+	}
+	h := sha256.New()
+	declared := int64(f.UncompressedSize64)
+	n, err := io.CopyBuffer(io.MultiWriter(out, h), io.LimitReader(rc, declared+1), buf)
+	switch {
+	case err != nil && errors.Is(err, zip.ErrChecksum):
+		return ListedFile{}, fmt.Errorf("%w: %q fails its CRC-32 check", ErrZipInvalid, f.Name)
+	case err != nil && isDiskFull(err):
+		return ListedFile{}, fmt.Errorf("%w: %v", ErrDiskSpace, err)
+	case err != nil && (errors.Is(err, zip.ErrFormat) || errors.Is(err, io.ErrUnexpectedEOF) || isFlateError(err)):
+		return ListedFile{}, fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)
+	case err != nil:
+		return ListedFile{}, err
+	case n > declared:
+		return ListedFile{}, fmt.Errorf("%w: %q expands past its declared %d bytes", ErrZipBomb, f.Name, declared)
+	case n < declared:
+		return ListedFile{}, fmt.Errorf("%w: %q is shorter than declared", ErrZipInvalid, f.Name)
+	}
+	if file != nil {
+		if err := file.Sync(); err != nil {
+			return ListedFile{}, err
+		}
+		if err := file.Close(); err != nil {
+			return ListedFile{}, err
+		}
+	}
+	return ListedFile{Path: f.Name, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// maxListing bounds the listing entry: about 200 bytes a file.
+const maxListing = 256 << 20
+
+func readListing(f *zip.File) (*Listing, error) {
+	if f.UncompressedSize64 > maxListing {
+		return nil, fmt.Errorf("%w: it is %d bytes", ErrListingFormat, f.UncompressedSize64)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrListingFormat, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxListing+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrListingFormat, err)
+	}
+	return ParseListing(data)
+}
+
+// ParseListing parses and checks an inner listing.
+func ParseListing(data []byte) (*Listing, error) {
+	var l Listing
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrListingFormat, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data", ErrListingFormat)
+	}
+	if l.Format != ListingFormat {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrListingFormat, l.Format, ListingFormat)
+	}
+	for _, f := range l.Files {
+		if err := CheckEntryName(f.Path); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrListingFormat, err)
+		}
+		if f.Size < 0 || len(f.SHA256) != 64 {
+			return nil, fmt.Errorf("%w: bad size or checksum for %q", ErrListingFormat, f.Path)
+		}
+	}
+	return &l, nil
+}
+
+func syncTree(root string) error {
+	// Files were synced as they were written; folders need it too, so the
+	// names survive a crash, deepest first so the rename comes last.
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syncDir(dirs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && dirSyncMatters {
+		return err
+	}
+	return nil
+}
+
+func isFlateError(err error) bool {
+	return strings.Contains(err.Error(), "flate:")
+}
