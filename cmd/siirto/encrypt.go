@@ -185,4 +185,3 @@ func findJournal(path, firstInput string) (journal, from string, err error) {
 	}
 	return "", "", verify.Errorf(verify.CodeJournalFileMissing, "no %s beside %s or in the current folder", verify.JournalFile, firstInput)
 }
-

@@ -22,7 +22,7 @@ var messages = map[string]verify.Text{
 	},
 	"encrypt.skipped": {
 		EN: "Left out desktop clutter: %s",
-		FI: "Jätettiin pois työpöydän apu­tiedosto: %s",
+		FI: "Jätettiin pois työpöydän aputiedosto: %s",
 		SV: "Utelämnade skrivbordets hjälpfil: %s",
 	},
 	"encrypt.done": {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# gofmt, go vet and staticcheck; fails on any finding.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*'))
+if [ -n "$bad" ]; then
+  echo "lint: gofmt would change:"; echo "$bad"; exit 1
+fi
+go vet ./...
+GOOS=windows go vet ./...
+GOOS=darwin go vet ./...
+.tools/bin/staticcheck ./...
+echo "lint: gofmt, go vet (linux, windows, darwin) and staticcheck are clean"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, unit and integration tests (with -race), the
+# fuzz targets briefly, and the README's demo. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash scripts/tools.sh
+bash scripts/lint.sh
+go test -race -count=1 ./...
+FUZZTIME=${FUZZTIME:-3s} bash scripts/fuzz.sh
+make --no-print-directory demo >/dev/null
+echo "demo: the README's first command ran"
+echo "test: everything passed in $(( $(date +%s) - start ))s"
