@@ -229,7 +229,7 @@ func (r *Reader) opener() {
 			nonce, ct := seg[:chacha20poly1305.NonceSize], seg[chacha20poly1305.NonceSize:]
 			pt, err := r.aead.Open(b.plain[out:out], nonce, ct, nil)
 			if err != nil {
-				b.err = fmt.Errorf("%w: segment %d (bytes from %d) does not authenticate", ErrTampered, i, i*SealedSegmentSize)
+				b.err = fmt.Errorf("%w: segment %d (file offset %d) does not authenticate", ErrTampered, i, r.header.Size+i*SealedSegmentSize)
 				break
 			}
 			out += len(pt)

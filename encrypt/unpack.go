@@ -219,16 +219,18 @@ func unpackFile(f *zip.File, root string, buf []byte) (ListedFile, error) {
 	declared := int64(f.UncompressedSize64)
 	n, err := io.CopyBuffer(io.MultiWriter(out, h), io.LimitReader(rc, declared+1), buf)
 	switch {
+	case n > declared || errors.Is(err, zip.ErrFormat):
+		// While reading an entry, archive/zip returns ErrFormat only when
+		// the data runs past the declared size (CRC and EOF errors differ).
+		return ListedFile{}, fmt.Errorf("%w: %q expands past its declared %d bytes", ErrZipBomb, f.Name, declared)
 	case err != nil && errors.Is(err, zip.ErrChecksum):
 		return ListedFile{}, fmt.Errorf("%w: %q fails its CRC-32 check", ErrZipInvalid, f.Name)
 	case err != nil && isDiskFull(err):
 		return ListedFile{}, fmt.Errorf("%w: %v", ErrDiskSpace, err)
-	case err != nil && (errors.Is(err, zip.ErrFormat) || errors.Is(err, io.ErrUnexpectedEOF) || isFlateError(err)):
+	case err != nil && (errors.Is(err, io.ErrUnexpectedEOF) || isFlateError(err)):
 		return ListedFile{}, fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)
 	case err != nil:
 		return ListedFile{}, err
-	case n > declared:
-		return ListedFile{}, fmt.Errorf("%w: %q expands past its declared %d bytes", ErrZipBomb, f.Name, declared)
 	case n < declared:
 		return ListedFile{}, fmt.Errorf("%w: %q is shorter than declared", ErrZipInvalid, f.Name)
 	}

@@ -23,6 +23,14 @@ func (b localBundle) payloadPath() string  { return filepath.Join(b.dir, encrypt
 // folder, in which every bundle is found. A payload without a manifest is
 // reported as E_MANIFEST_MISSING.
 func findBundles(arg string) ([]localBundle, error) {
+	dir, base := filepath.Split(filepath.Clean(arg))
+	if dir == "" {
+		dir = "."
+	}
+	// NAME names the bundle even when a source folder NAME sits beside it.
+	if _, err := os.Stat(arg + ".json"); err == nil {
+		return []localBundle{{dir: filepath.Clean(dir), name: base}}, nil
+	}
 	st, err := os.Stat(arg)
 	if err == nil && st.IsDir() {
 		entries, err := os.ReadDir(arg)
@@ -51,17 +59,10 @@ func findBundles(arg string) ([]localBundle, error) {
 		}
 		return out, nil
 	}
-	dir, base := filepath.Split(arg)
-	if dir == "" {
-		dir = "."
-	}
 	for _, ext := range []string{".json", ".c4gh"} {
 		if stem, ok := strings.CutSuffix(base, ext); ok {
 			return []localBundle{{dir: filepath.Clean(dir), name: stem}}, nil
 		}
-	}
-	if _, err := os.Stat(arg + ".json"); err == nil {
-		return []localBundle{{dir: filepath.Clean(dir), name: base}}, nil
 	}
 	if err != nil {
 		return nil, err

@@ -103,6 +103,9 @@ input and then in the current folder, and prints the number it used.
 				opts.Files = files
 				env.say("encrypt.packing", len(files), size(total), opts.Name)
 			}
+			if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+				return err
+			}
 			bar := env.newProgress("progress.encrypt", total)
 			opts.Progress = bar.Set
 			start := time.Now()
