@@ -167,18 +167,19 @@ func checkHeader(h *encrypt.Header, m *encrypt.Manifest) error {
 
 func checkCiphertext(payload io.Reader, m *encrypt.Manifest) error {
 	h := sha256.New()
-	cr := &countReader{r: io.TeeReader(payload, h)}
-	hdr, err := encrypt.ParseHeader(cr)
+	tee := io.TeeReader(payload, h)
+	hdr, err := encrypt.ParseHeader(tee)
 	if err != nil {
 		return AsError(err)
 	}
 	if err := checkHeader(hdr, m); err != nil {
 		return err
 	}
-	if _, err := io.Copy(io.Discard, cr); err != nil {
+	n, err := io.Copy(io.Discard, tee)
+	if err != nil {
 		return AsError(err)
 	}
-	return compareSums(m.Payload, cr.n, h.Sum(nil))
+	return compareSums(m.Payload, hdr.Size+n, h.Sum(nil))
 }
 
 func compareSums(want encrypt.FileSums, size int64, sum []byte) error {
@@ -195,8 +196,7 @@ func compareSums(want encrypt.FileSums, size int64, sum []byte) error {
 }
 
 func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res *Result) error {
-	cr := &countReader{r: b.Payload}
-	r, err := encrypt.NewReader(cr, *o.Key, o.Engine)
+	r, err := encrypt.NewReader(b.Payload, *o.Key, o.Engine)
 	if err != nil {
 		return AsError(err)
 	}
@@ -220,9 +220,9 @@ func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res 
 			// its length tells truncation from tampering.
 			size := b.PayloadSize
 			if size < 0 {
-				r.Close() // stops the reading goroutine before cr is read here
-				_, _ = io.Copy(io.Discard, cr)
-				size = cr.n
+				r.Close() // stops the reading goroutine before the payload is read here
+				rest, _ := io.Copy(io.Discard, b.Payload)
+				size = r.Ciphertext().Size + rest
 			}
 			if size < m.Payload.Size {
 				return Errorf(CodeTruncated, "%s ends after %d of %d bytes: %w", m.Payload.Name, size, m.Payload.Size, err)
@@ -293,17 +293,6 @@ func CheckListing(m *encrypt.Manifest, u *encrypt.Unpacked) error {
 // plaintext that must be checked but not kept.
 func privateTemp() (*os.File, error) {
 	return os.CreateTemp("", ".siirto-verify-*.zip")
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // ctxWriter stops a long copy when ctx is cancelled.

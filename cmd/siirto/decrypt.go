@@ -34,7 +34,7 @@ bundle's inner list. Zip slip, links, duplicates and zip bombs are refused.
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the decrypted zip to `FILE` (- for standard output)"},
 			&cli.StringFlag{Name: "extract", Aliases: []string{"x"}, Usage: "extract the files into `DIR` (must not exist)"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing output file"},
-			&cli.IntFlag{Name: "workers", Usage: "decryption goroutines (default: one per CPU)", EnvVars: []string{"SIIRTO_WORKERS"}},
+			&cli.IntFlag{Name: "workers", Usage: "`N` goroutines that decrypt (default: one per CPU)", EnvVars: []string{"SIIRTO_WORKERS"}},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -73,6 +73,18 @@ bundle's inner list. Zip slip, links, duplicates and zip bombs are refused.
 			case c.String("extract") != "":
 				dir := c.String("extract")
 				opts.ExtractTo = dir
+				// The decrypted zip waits beside DIR, not in a shared temp
+				// folder: plaintext stays where the user chose to put it.
+				if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o700); err != nil {
+					return err
+				}
+				tmp, err := os.CreateTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".zip.part-")
+				if err != nil {
+					return err
+				}
+				defer os.Remove(tmp.Name())
+				defer tmp.Close()
+				opts.Plaintext = tmp
 				res, err := verify.Check(c.Context, vb, opts)
 				bar.Finish()
 				if err != nil {

@@ -45,7 +45,7 @@ input and then in the current folder, and prints the number it used.
 			&cli.StringFlag{Name: "passphrase-file", Usage: "passphrase `FILE` for --sender-key", EnvVars: []string{"SIIRTO_PASSPHRASE_FILE"}},
 			&cli.BoolFlag{Name: "store", Usage: "pack without compression (faster for data that is already compressed)"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing bundle of the same name"},
-			&cli.IntFlag{Name: "workers", Usage: "encryption goroutines (default: one per CPU)", EnvVars: []string{"SIIRTO_WORKERS"}},
+			&cli.IntFlag{Name: "workers", Usage: "`N` goroutines that encrypt (default: one per CPU)", EnvVars: []string{"SIIRTO_WORKERS"}},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
