@@ -82,7 +82,7 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 			os.Remove(tmp.Name())
 		}
 	}()
-	w, err := NewWriter(tmp, o.Sender, o.Recipients, o.Engine)
+	w, err := NewWriter(newWriteback(tmp), o.Sender, o.Recipients, o.Engine)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,9 @@ func openReadyZip(p string) (*os.File, error) {
 		return nil, err
 	}
 	zr, err := zip.NewReader(f, st.Size())
-	if err != nil {
+	// An unsafe name (ErrInsecurePath under GODEBUG=zipinsecurepath=0)
+	// comes with a usable reader; CheckZip reports it as ErrUnsafeName.
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: %v", ErrZipInvalid, p, err)
 	}

@@ -130,6 +130,35 @@ func TestReadyZipIsEncryptedAsIs(t *testing.T) {
 	}
 }
 
+// TestDecryptToStdout streams the zip to standard output when that is a
+// write-only file, as after "> out.zip" in a shell: it cannot be read
+// back, so only the checksums are checked.
+func TestDecryptToStdout(t *testing.T) {
+	dir := workspace(t)
+	mustRun(t, dir, "encrypt", "-r", "authority.pub", "cohort")
+	out, err := os.OpenFile(filepath.Join(dir, "stdout.zip"), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	old, _ := os.Getwd()
+	os.Chdir(dir)
+	code := run([]string{"siirto", "decrypt", "-k", "authority.sec", "-o", "-", "cohort.json"}, strings.NewReader(""), out, &stderr)
+	os.Chdir(old)
+	out.Close()
+	if code != 0 {
+		t.Fatalf("decrypt -o -: exit %d: %s", code, stderr.String())
+	}
+	zr, err := zip.OpenReader(filepath.Join(dir, "stdout.zip"))
+	if err != nil {
+		t.Fatalf("standard output is not the zip: %v", err)
+	}
+	defer zr.Close()
+	if len(zr.File) != 3 {
+		t.Fatalf("%d entries, want 2 files and the listing", len(zr.File))
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	dir := workspace(t)
 	write(t, filepath.Join(dir, "my data.zip"), "")

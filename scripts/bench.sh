@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# make bench: siirto's throughput against its baselines (cmd/siirto-bench,
+# in one process), then the peak memory of the real binary, bin/siirto, on
+# large inputs. It is a report: it exits 0 even when a target is missed,
+# and says MISSED. It exits 1 only when something is broken: a command
+# that fails is reported as FAILED, the other figures are still printed.
+#
+#   SIZE=1GiB            input for the throughput run (256MiB, 4GiB, 1000000…)
+#   RUNS=1               best of RUNS runs of each contender
+#   RSS_SIZES="1GiB 4GiB" inputs for the peak-memory runs ("" to skip them)
+#   RSS_LIMIT_MIB=64     the peak-memory target
+#   BENCH_DIR=/tmp       where the temporary files go (they are removed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE=${SIZE:-1GiB}
+RUNS=${RUNS:-1}
+RSS_SIZES=${RSS_SIZES-"1GiB 4GiB"}
+RSS_LIMIT_MIB=${RSS_LIMIT_MIB:-64}
+BENCH_DIR=${BENCH_DIR:-/tmp}
+JOURNAL='THL/1234/14.02.00/2023'
+SIIRTO=$PWD/bin/siirto
+
+if [ ! -x "$SIIRTO" ]; then
+  echo "bench: $SIIRTO is missing; run 'make bench', which builds it first" >&2
+  exit 1
+fi
+
+# GNU time reports the peak resident set size; the shell's time keyword does not.
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: installing GNU time for the peak-memory figures"
+  if ! apt-get install -y --no-install-recommends time >/dev/null; then
+    apt-get update >/dev/null
+    apt-get install -y --no-install-recommends time >/dev/null
+  fi
+fi
+
+work=$(mktemp -d "$BENCH_DIR/siirto-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+missed=()
+failed=()
+rss=()
+
+echo "== throughput: SIZE=$SIZE RUNS=$RUNS"
+go run ./cmd/siirto-bench -size "$SIZE" -runs "$RUNS" -dir "$work" | tee "$work/throughput.txt"
+while read -r name _; do
+  missed+=("throughput $name")
+done < <(grep 'BELOW target' "$work/throughput.txt" || true)
+
+# peak_rss LABEL -- COMMAND...: runs COMMAND (its stdout discarded) under
+# GNU time, prints its peak RSS against the target and records a miss, or
+# a failure (with the command's own error above it).
+peak_rss() {
+  local label=$1; shift 2
+  local ok=1 kb elapsed mib verdict
+  /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null || ok=0
+  kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")
+  elapsed=$(awk -F': ' '/Elapsed \(wall clock\) time/ {print $2}' "$work/time.txt")
+  mib=$(awk -v kb="${kb:-0}" 'BEGIN {printf "%.1f", kb / 1024}')
+  if [ "$ok" = 0 ]; then
+    rss+=("peak RSS $label: FAILED ($(grep -m1 'exit' "$work/time.txt" || echo 'no exit status'); $mib MiB before it stopped)")
+    echo "${rss[-1]} [wall $elapsed]"
+    failed+=("peak RSS $label: $*")
+    return
+  fi
+  if [ "$kb" -le $((RSS_LIMIT_MIB * 1024)) ]; then
+    verdict="meets target"
+  else
+    verdict="OVER target"
+    missed+=("peak RSS $label: $mib MiB")
+  fi
+  rss+=("peak RSS $label: $mib MiB (target ≤ $RSS_LIMIT_MIB MiB: $verdict)")
+  echo "${rss[-1]} [wall $elapsed]"
+}
+
+if [ -n "$RSS_SIZES" ]; then
+  echo
+  echo "== peak RSS of bin/siirto: $RSS_SIZES"
+  "$SIIRTO" --quiet keygen --no-passphrase "$work/bench" >/dev/null
+  printf '%s\n' "$JOURNAL" >"$work/journal_number.txt"
+  for size in $RSS_SIZES; do
+    mkdir "$work/in" "$work/out"
+    go run ./cmd/siirto-bench -generate "$work/in/bench.zip" -size "$size"
+    peak_rss "encrypt $size" -- "$SIIRTO" --quiet encrypt --recipient "$work/bench.pub" \
+      --journal "$work/journal_number.txt" --out "$work/out" --force "$work/in/bench.zip"
+    peak_rss "decrypt $size" -- "$SIIRTO" --quiet decrypt --key "$work/bench.sec" -o - "$work/out/bench.json"
+    rm -rf "$work/in" "$work/out"
+  done
+fi
+
+echo
+echo "== summary: SIZE=$SIZE RUNS=$RUNS RSS_SIZES=$RSS_SIZES"
+grep -E '(meets|BELOW) target$' "$work/throughput.txt" || true
+for line in "${rss[@]}"; do
+  echo "$line"
+done
+if [ ${#missed[@]} -eq 0 ] && [ ${#failed[@]} -eq 0 ]; then
+  echo "bench: every target met"
+fi
+if [ ${#missed[@]} -gt 0 ]; then
+  echo "************************************************************"
+  echo "MISSED: ${#missed[@]} target(s)"
+  for m in "${missed[@]}"; do
+    echo "  MISSED $m"
+  done
+  echo "************************************************************"
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${#failed[@]} command(s) did not run to the end:"
+  for f in "${failed[@]}"; do
+    echo "  FAILED $f"
+  done
+  exit 1
+fi
