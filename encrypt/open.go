@@ -92,8 +92,7 @@ func (r *Reader) Header() *Header { return r.header }
 func (r *Reader) Plaintext() Sums { return r.plain }
 
 // Ciphertext returns the size and SHA-256 of the whole Crypt4GH stream,
-// header included. Valid once Read has returned io.EOF; after Close, Size
-// alone is valid and counts the bytes read from the source.
+// header included. Valid once Read has returned io.EOF.
 func (r *Reader) Ciphertext() Sums { return r.cipher }
 
 // Read implements io.Reader.

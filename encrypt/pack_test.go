@@ -285,25 +285,20 @@ func TestCheckEntryName(t *testing.T) {
 
 // TestZip64ManyEntries packs more entries than the classic zip format
 // can count, so the writer must switch to Zip64 and our reader follow.
+// Every entry reads the same small file: the count is what matters.
 func TestZip64ManyEntries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("creates 70,000 files")
+	one := filepath.Join(t.TempDir(), "one")
+	if err := os.WriteFile(one, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "many")
-	for i := range 70 {
-		sub := filepath.Join(dir, fmt.Sprint(i))
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for j := range 1000 {
-			if err := os.WriteFile(filepath.Join(sub, fmt.Sprint(j)), nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	srcs, _, err := Plan([]string{dir})
+	info, err := os.Stat(one)
 	if err != nil {
 		t.Fatal(err)
+	}
+	const n = 70_000
+	srcs := make([]Source, n)
+	for i := range srcs {
+		srcs[i] = Source{Path: one, Name: fmt.Sprintf("d%02d/%05d", i/1000, i), Info: info}
 	}
 	var buf bytes.Buffer
 	if _, err := Pack(context.Background(), &buf, srcs, PackOptions{Store: true}); err != nil {
@@ -313,11 +308,11 @@ func TestZip64ManyEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(zr.File) != 70001 {
-		t.Fatalf("%d entries, want 70001", len(zr.File))
+	if len(zr.File) != n+1 {
+		t.Fatalf("%d entries, want %d", len(zr.File), n+1)
 	}
 	res, err := Unpack(context.Background(), zr, "", Limits{}, nil)
-	if err != nil || len(res.Listing.Files) != 70000 {
+	if err != nil || len(res.Listing.Files) != n || len(res.Files) != n {
 		t.Fatalf("unpack: %v", err)
 	}
 }

@@ -8,6 +8,10 @@ bash scripts/tools.sh
 bash scripts/lint.sh
 go test -race -count=1 ./...
 FUZZTIME=${FUZZTIME:-3s} bash scripts/fuzz.sh
-make --no-print-directory demo >/dev/null
+demo_log=$(mktemp)
+if ! make --no-print-directory demo >"$demo_log" 2>&1; then
+  cat "$demo_log"; rm -f "$demo_log"; echo "demo: FAILED"; exit 1
+fi
+rm -f "$demo_log"
 echo "demo: the README's first command ran"
 echo "test: everything passed in $(( $(date +%s) - start ))s"

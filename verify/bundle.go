@@ -97,10 +97,47 @@ func Check(ctx context.Context, b Bundle, o Options) (*Result, error) {
 	if b.PayloadSize > m.Payload.Size {
 		return res, Errorf(CodeChecksumMismatch, "%s is %d bytes; the manifest says %d", m.Payload.Name, b.PayloadSize, m.Payload.Size)
 	}
-	if o.Key == nil {
-		return res, checkCiphertext(b.Payload, m)
+	// A payload of unknown size (a stream) is counted as it is read, so
+	// that a failure is judged by its length as a known size is above.
+	var counted *countReader
+	if b.PayloadSize < 0 {
+		counted = &countReader{r: b.Payload}
+		b.Payload = counted
 	}
-	return res, decrypt(ctx, b, m, o, res)
+	if o.Key == nil {
+		err = checkCiphertext(b.Payload, m)
+	} else {
+		err = decrypt(ctx, b, m, o, res)
+	}
+	if err != nil && counted != nil {
+		err = judgeLength(counted, m, err)
+	}
+	return res, err
+}
+
+// judgeLength gives a failed payload of unknown size the verdict Check
+// gives a known size up front: shorter than the manifest says is
+// E_TRUNCATED, longer is E_CHECKSUM_MISMATCH. Otherwise the same bundle
+// would get another code when streamed; a cut-off upload, for one, would
+// be "not Crypt4GH", whose advice (never upload unencrypted data) misleads.
+func judgeLength(cr *countReader, m *encrypt.Manifest, err error) error {
+	switch CodeOf(err) {
+	case CodeNotCrypt4GH, CodeHeaderInvalid, CodeTampered:
+	default:
+		return err // already judged by length, or not about the bytes
+	}
+	// One byte past the manifest's size decides; a huge stream that is not
+	// the promised payload is not read to its end.
+	if _, rerr := io.Copy(io.Discard, io.LimitReader(cr, m.Payload.Size-cr.n+1)); rerr != nil {
+		return err
+	}
+	switch {
+	case cr.n < m.Payload.Size:
+		return Errorf(CodeTruncated, "%s ends after %d of %d bytes: %w", m.Payload.Name, cr.n, m.Payload.Size, err)
+	case cr.n > m.Payload.Size:
+		return Errorf(CodeChecksumMismatch, "%s is %d bytes; the manifest says %d: %w", m.Payload.Name, cr.n, m.Payload.Size, err)
+	}
+	return err
 }
 
 func checkJournals(b Bundle, m *encrypt.Manifest) (string, error) {
@@ -159,7 +196,8 @@ func checkHeader(h *encrypt.Header, m *encrypt.Manifest) error {
 	}
 	for i, p := range h.Packets {
 		if p.Writer.String() != m.Sender.PublicKey {
-			return Errorf(CodeSenderMismatch, "header packet %d is sealed by %s, the manifest names %s", i, p.Writer.Fingerprint(), m.Sender.PublicKey)
+			named, _ := encrypt.ParsePublicKeyString(m.Sender.PublicKey) // checked by ParseManifest
+			return Errorf(CodeSenderMismatch, "header packet %d is sealed by %s, the manifest names %s", i, p.Writer.Fingerprint(), named.Fingerprint())
 		}
 	}
 	return nil
@@ -215,19 +253,8 @@ func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res 
 		sink = tmp
 	}
 	if _, err := r.WriteTo(&ctxWriter{ctx: ctx, w: sink}); err != nil {
-		if errors.Is(err, encrypt.ErrTampered) || errors.Is(err, encrypt.ErrTruncated) {
-			// A cut-off payload fails authentication at its last segment;
-			// its length tells truncation from tampering.
-			size := b.PayloadSize
-			if size < 0 {
-				r.Close() // stops the reading goroutine before the payload is read here
-				rest, _ := io.Copy(io.Discard, b.Payload)
-				size = r.Ciphertext().Size + rest
-			}
-			if size < m.Payload.Size {
-				return Errorf(CodeTruncated, "%s ends after %d of %d bytes: %w", m.Payload.Name, size, m.Payload.Size, err)
-			}
-		}
+		// A payload of known size was compared with the manifest before
+		// decrypting; Check judges a streamed one by its length.
 		return AsError(err)
 	}
 	c, p := r.Ciphertext(), r.Plaintext()
@@ -243,7 +270,10 @@ func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res 
 		return nil
 	}
 	zr, err := zip.NewReader(f, p.Size)
-	if err != nil {
+	// With GODEBUG=zipinsecurepath=0, archive/zip flags unsafe names but
+	// still returns a usable reader; Unpack's own name check then reports
+	// them as E_ENTRY_INVALID, so the code does not depend on the setting.
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return Errorf(CodeZipInvalid, "the decrypted payload is not a zip: %v", err)
 	}
 	accept := func(u *encrypt.Unpacked) error { return CheckListing(m, u) }
@@ -293,6 +323,18 @@ func CheckListing(m *encrypt.Manifest, u *encrypt.Unpacked) error {
 // plaintext that must be checked but not kept.
 func privateTemp() (*os.File, error) {
 	return os.CreateTemp("", ".siirto-verify-*.zip")
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // ctxWriter stops a long copy when ctx is cancelled.
