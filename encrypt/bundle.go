@@ -82,7 +82,8 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 			os.Remove(tmp.Name())
 		}
 	}()
-	w, err := NewWriter(newWriteback(tmp), o.Sender, o.Recipients, o.Engine)
+	out := newPayloadFile(tmp)
+	w, err := NewWriter(out, o.Sender, o.Recipients, o.Engine)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := out.Finish(); err != nil {
 		return nil, err
 	}
 	if err := tmp.Close(); err != nil {
@@ -139,6 +140,13 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 		return nil, err
 	}
 	return m, syncDir(o.OutDir)
+}
+
+// payloadFile is where the payload is written: Finish writes anything
+// still buffered and makes the file durable.
+type payloadFile interface {
+	io.Writer
+	Finish() error
 }
 
 // openReadyZip opens a zip given as-is and checks its central directory,
