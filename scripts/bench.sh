@@ -90,7 +90,7 @@ fi
 
 echo
 echo "== summary: SIZE=$SIZE RUNS=$RUNS RSS_SIZES=$RSS_SIZES"
-grep -E '(meets|BELOW) target$' "$work/throughput.txt" || true
+grep -E '((meets|BELOW) target|^info: [a-z]+/ceiling.*)$' "$work/throughput.txt" || true
 for line in "${rss[@]}"; do
   echo "$line"
 done

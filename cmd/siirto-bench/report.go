@@ -46,6 +46,11 @@ var targets = []ratio{
 	{Name: "encrypt/baseline", Of: nameEncrypt, Over: nameWriter, Target: 4.0},
 	{Name: "encrypt/ceiling", Of: nameEncrypt, Over: nameCeiling, Target: 0.75},
 	{Name: "decrypt/library-reader", Of: nameDecrypt, Over: nameReader, Target: 4.0},
+	// Info ratios (no target): how close each pipeline comes to what the
+	// cores can do. Opening a segment costs what sealing it does, so the
+	// one ceiling serves both directions.
+	{Name: "info: engine/ceiling", Of: nameEngine, Over: nameCeiling},
+	{Name: "info: decrypt/ceiling", Of: nameDecrypt, Over: nameCeiling},
 }
 
 // notes explain what the figures include, for whoever reads the table.
@@ -66,7 +71,7 @@ func (r *report) rate() {
 	}
 	for _, t := range targets {
 		t.Value = gbps[t.Of] / gbps[t.Over]
-		t.Meets = t.Value >= t.Target
+		t.Meets = t.Value >= t.Target // always true for info ratios (target 0)
 		r.Ratios = append(r.Ratios, t)
 	}
 	r.Notes = notes
@@ -99,8 +104,13 @@ func (r *report) writeText(w io.Writer) error {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "ratio\tvalue\ttarget\tresult")
-	missed := 0
+	missed, targeted := 0, 0
 	for _, t := range r.Ratios {
+		if t.Target == 0 {
+			fmt.Fprintf(tw, "%s\t%.2f\t-\t-\n", t.Name, t.Value)
+			continue
+		}
+		targeted++
 		verdict := "meets target"
 		if !t.Meets {
 			verdict = "BELOW target"
@@ -116,7 +126,7 @@ func (r *report) writeText(w io.Writer) error {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	if missed > 0 {
-		fmt.Fprintf(w, "\nMISSED: %d of %d throughput targets (%s)\n", missed, len(r.Ratios), strings.Join(r.missedNames(), ", "))
+		fmt.Fprintf(w, "\nMISSED: %d of %d throughput targets (%s)\n", missed, targeted, strings.Join(r.missedNames(), ", "))
 	}
 	return nil
 }
