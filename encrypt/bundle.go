@@ -76,13 +76,14 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 	if err != nil {
 		return nil, err
 	}
+	out := newPayloadFile(tmp)
 	defer func() {
 		if err != nil {
+			out.Abort()
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}
 	}()
-	out := newPayloadFile(tmp)
 	w, err := NewWriter(out, o.Sender, o.Recipients, o.Engine)
 	if err != nil {
 		return nil, err
@@ -132,7 +133,17 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := publish(tmp.Name(), payloadPath, o.Force); err != nil {
+	if o.Force {
+		// The old manifest goes first: until the new one is written, no
+		// one may take the new payload for the old bundle.
+		if err := os.Remove(manifestPath); err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		if err := syncDir(o.OutDir); err != nil {
+			return nil, err
+		}
+	}
+	if err := Publish(tmp.Name(), payloadPath, o.Force); err != nil {
 		return nil, err
 	}
 	if err := writeFileAtomic(manifestPath, data, o.Force); err != nil {
@@ -143,10 +154,13 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 }
 
 // payloadFile is where the payload is written: Finish writes anything
-// still buffered and makes the file durable.
+// still buffered and makes the file durable; Abort stops any background
+// writing after a failure. Either may be called, once, after which the
+// other is a no-op.
 type payloadFile interface {
 	io.Writer
 	Finish() error
+	Abort()
 }
 
 // openReadyZip opens a zip given as-is and checks its central directory,
@@ -175,9 +189,10 @@ func openReadyZip(p string) (*os.File, error) {
 	return f, nil
 }
 
-// publish moves tmp to final. Without force it links first, which fails
-// if final appeared meanwhile, so a bundle is never overwritten by a race.
-func publish(tmp, final string, force bool) error {
+// Publish moves a finished temporary file to its final name. Without
+// force it links first, which fails with ErrExists if final appeared
+// meanwhile, so a file is never overwritten by a race.
+func Publish(tmp, final string, force bool) error {
 	if force {
 		return os.Rename(tmp, final)
 	}
@@ -220,5 +235,5 @@ func writeFileAtomic(path string, data []byte, force bool) (err error) {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return publish(f.Name(), path, force)
+	return Publish(f.Name(), path, force)
 }

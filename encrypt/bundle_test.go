@@ -2,10 +2,14 @@ package encrypt
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 )
 
 func bundleOpts(t *testing.T, out string) BundleOptions {
@@ -26,8 +30,16 @@ func TestWriteBundleInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	o := bundleOpts(t, out)
 	o.Progress = func(int64) { cancel() } // Ctrl-C once reading has started
+	before := runtime.NumGoroutine()
 	if _, err := WriteBundle(ctx, o); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	// Every goroutine of the engine and the payload writer must be gone.
+	for i := 0; runtime.NumGoroutine() > before && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines outlived the interrupted bundle", n-before)
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Fatalf("an interrupted bundle left %v", entries)
@@ -53,8 +65,14 @@ func TestWriteBundleNoOverwrite(t *testing.T) {
 		t.Fatal("a refused write changed the existing payload")
 	}
 	o.Force = true
-	if _, err := WriteBundle(context.Background(), o); err != nil {
+	m2, err := WriteBundle(context.Background(), o)
+	if err != nil {
 		t.Fatalf("--force: %v", err)
+	}
+	// The replacement is a matching pair: the manifest describes the new payload.
+	payload, _ := os.ReadFile(filepath.Join(out, "cohort.c4gh"))
+	if got := fmt.Sprintf("%x", sha256.Sum256(payload)); got != m2.Payload.SHA256 || m2.Payload.SHA256 == m.Payload.SHA256 {
+		t.Fatalf("after --force the payload hashes to %s; the new manifest says %s", got, m2.Payload.SHA256)
 	}
 	entries, _ := os.ReadDir(out)
 	if len(entries) != 2 {

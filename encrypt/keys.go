@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/neicnordic/crypt4gh/keys"
+	"golang.org/x/crypto/ssh"
 )
 
 // KeySize is the size of an X25519 key in bytes.
@@ -91,6 +92,12 @@ func SecretKeyEncrypted(data []byte) bool {
 	}
 	if strings.Contains(block.Type, "ENCRYPTED") {
 		return true
+	}
+	if block.Type == "OPENSSH PRIVATE KEY" {
+		// The OpenSSH format says it is protected only inside the blob.
+		_, err := ssh.ParseRawPrivateKey(data)
+		var missing *ssh.PassphraseMissingError
+		return errors.As(err, &missing)
 	}
 	b := block.Bytes
 	if len(b) > len(c4ghMagic)+2 && string(b[:len(c4ghMagic)]) == c4ghMagic {

@@ -2,11 +2,14 @@ package encrypt
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/neicnordic/crypt4gh/keys"
+	"golang.org/x/crypto/ssh"
 )
 
 func TestKeysReadableByLibrary(t *testing.T) {
@@ -111,5 +114,30 @@ func TestFingerprint(t *testing.T) {
 	pk2, err := ParsePublicKeyString(pk.String())
 	if err != nil || pk2 != pk {
 		t.Fatal("String does not round-trip")
+	}
+}
+
+func TestProtectedOpenSSHKey(t *testing.T) {
+	_, edKey, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(edKey, "", []byte("pass phrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := pem.EncodeToMemory(block)
+	if !SecretKeyEncrypted(data) {
+		t.Fatal("a protected OpenSSH key was not recognised as protected")
+	}
+	if _, err := ParseSecretKey(bytes.NewReader(data), nil); !errors.Is(err, ErrPassphraseRequired) {
+		t.Fatalf("no passphrase: got %v", err)
+	}
+	if _, err := ParseSecretKey(bytes.NewReader(data), []byte("pass phrase")); err != nil {
+		t.Fatalf("with the passphrase: %v", err)
+	}
+	plain, _ := ssh.MarshalPrivateKey(edKey, "")
+	if SecretKeyEncrypted(pem.EncodeToMemory(plain)) {
+		t.Fatal("an unprotected OpenSSH key was taken for protected")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxEntryName bounds a zip entry path in bytes.
@@ -38,14 +40,30 @@ func CheckEntryName(name string) error {
 	}
 	parts := strings.Split(strings.TrimSuffix(name, "/"), "/")
 	for _, p := range parts {
-		switch p {
-		case "":
+		switch {
+		case p == "":
 			return bad("has an empty path element")
-		case ".", "..":
+		case p == "." || p == "..":
 			return bad("has a . or .. path element")
+		case strings.HasSuffix(p, ".") || strings.HasSuffix(p, " "):
+			// Windows drops them, so "a." would land on "a".
+			return bad("has a path element ending in a dot or space")
+		case windowsDevice[strings.ToLower(strings.SplitN(p, ".", 2)[0])]:
+			return bad("uses a Windows device name")
 		}
 	}
 	return nil
+}
+
+var windowsDevice = map[string]bool{"con": true, "prn": true, "aux": true, "nul": true,
+	"com1": true, "com2": true, "com3": true, "com4": true, "com5": true, "com6": true, "com7": true, "com8": true, "com9": true,
+	"lpt1": true, "lpt2": true, "lpt3": true, "lpt4": true, "lpt5": true, "lpt6": true, "lpt7": true, "lpt8": true, "lpt9": true}
+
+// FoldName is the form in which two entry names collide on some desktop:
+// case-folded (Windows, macOS) and Unicode-normalised (macOS stores "ä" as
+// "a" and a combining mark). Duplicates are detected on this form.
+func FoldName(name string) string {
+	return strings.ToLower(norm.NFC.String(name))
 }
 
 // Errors from packing and unpacking. Callers match them with errors.Is.

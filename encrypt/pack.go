@@ -42,7 +42,7 @@ func Plan(inputs []string) (files []Source, skipped []string, err error) {
 		if name == ListingName || strings.HasPrefix(name, ".siirto/") {
 			return fmt.Errorf("%w: %q: the .siirto folder name is reserved", ErrUnsafeName, name)
 		}
-		key := strings.ToLower(name)
+		key := FoldName(name)
 		if prev, ok := seen[key]; ok {
 			return fmt.Errorf("%w: %q and %q", ErrDuplicate, prev, p)
 		}
@@ -150,6 +150,12 @@ func Pack(ctx context.Context, w io.Writer, files []Source, opts PackOptions) (*
 		in, err := os.Open(f.Path)
 		if err != nil {
 			return nil, err
+		}
+		// Plan saw this file with Lstat; if it was replaced (by a link to
+		// something else, say) since, the open file is another one.
+		if st, err := in.Stat(); err != nil || !os.SameFile(st, f.Info) {
+			in.Close()
+			return nil, fmt.Errorf("%w: %s was replaced while it was being packed", ErrSymlink, f.Path)
 		}
 		h := sha256.New()
 		n, err := io.CopyBuffer(io.MultiWriter(ew, h), &progressReader{r: in, n: &read, fn: opts.Progress, ctx: ctx}, buf)

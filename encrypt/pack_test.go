@@ -212,11 +212,22 @@ func TestUnpackBombs(t *testing.T) {
 			zw.Create(fmt.Sprint(i))
 		}
 	})
+	// 100 entries of 1 MiB of zeros: each is under the per-entry floor,
+	// but together they expand a thousand times.
+	mib := deflated(t, make([]byte, 1<<20))
+	spread := rawZip(t, func(zw *zip.Writer) {
+		for i := range 100 {
+			w, _ := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprint(i), Method: zip.Deflate,
+				CompressedSize64: uint64(len(mib)), UncompressedSize64: 1 << 20})
+			w.Write(mib)
+		}
+	})
 	cases := []struct {
 		name   string
 		zr     *zip.Reader
 		limits Limits
 	}{
+		{"many small entries", spread, Limits{}},
 		{"lying size", lying, Limits{}},
 		{"ratio", honest, Limits{}},
 		{"total size", honest, Limits{MaxSize: 1 << 20, MaxRatio: 1 << 20}},
@@ -257,6 +268,7 @@ func TestCheckZipRefuses(t *testing.T) {
 		{"symlink", []func(*zip.Writer){entry("link", fs.ModeSymlink|0o777, 0)}, ErrSymlink},
 		{"duplicate", []func(*zip.Writer){entry("a", 0, 0), entry("a", 0, 0)}, ErrDuplicate},
 		{"case duplicate", []func(*zip.Writer){entry("Data.csv", 0, 0), entry("data.CSV", 0, 0)}, ErrDuplicate},
+		{"unicode duplicate", []func(*zip.Writer){entry("\u00e4.txt", 0, 0), entry("a\u0308.txt", 0, 0)}, ErrDuplicate},
 		{"file and folder", []func(*zip.Writer){entry("a", 0, 0), entry("a/b", 0, 0)}, ErrDuplicate},
 		{"encrypted", []func(*zip.Writer){entry("secret", 0, 1)}, ErrZipEncrypted},
 		{"listing not last", []func(*zip.Writer){entry(ListingName, 0, 0), entry("a", 0, 0)}, ErrUnsafeName},
@@ -269,8 +281,9 @@ func TestCheckZipRefuses(t *testing.T) {
 }
 
 func TestCheckEntryName(t *testing.T) {
-	good := []string{"a", "a/b.csv", "Ääkköset/ñ.txt", "dir/", "a b/c d.txt", ".hidden"}
-	bad := []string{"", "/a", "a/../b", "..", ".", "a//b", "a\\b", "a\x00b", "a\nb", "c:x", strings.Repeat("a", MaxEntryName+1), "\xff"}
+	good := []string{"a", "a/b.csv", "Ääkköset/ñ.txt", "dir/", "a b/c d.txt", ".hidden", "console.txt", "a.b"}
+	bad := []string{"", "/a", "a/../b", "..", ".", "a//b", "a\\b", "a\x00b", "a\nb", "c:x", strings.Repeat("a", MaxEntryName+1), "\xff",
+		"a./b", "dir /x", "trailing ", "NUL", "nul.txt", "x/COM1.csv", "lpt9"}
 	for _, n := range good {
 		if err := CheckEntryName(n); err != nil {
 			t.Errorf("%q refused: %v", n, err)

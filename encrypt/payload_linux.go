@@ -150,6 +150,16 @@ func (p *linuxPayload) buffered(b []byte) (int, error) {
 	return n, err
 }
 
+// Abort stops the writing goroutine after a failure, so that nothing
+// outlives a cancelled or failed bundle.
+func (p *linuxPayload) Abort() {
+	if p.direct {
+		p.direct = false
+		close(p.full)
+		<-p.done
+	}
+}
+
 // Finish writes what is left and syncs the file.
 func (p *linuxPayload) Finish() error {
 	if p.direct {

@@ -53,3 +53,70 @@ func TestPayloadFileSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadBuffered drives the buffered path (with its writeback windows)
+// that file systems without O_DIRECT get.
+func TestPayloadBuffered(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "payload-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := &linuxPayload{f: f}
+	want := randomBytes(t, 3*writebackWindow+11, 4)
+	for rest := want; len(rest) > 0; {
+		n := min(len(rest), 1<<20+3)
+		if _, err := p.Write(rest[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[n:]
+	}
+	if err := p.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if p.started != 3*writebackWindow {
+		t.Errorf("writeback started up to %d, want %d", p.started, 3*writebackWindow)
+	}
+	got, _ := os.ReadFile(f.Name())
+	if !bytes.Equal(got, want) {
+		t.Fatal("buffered payload differs")
+	}
+}
+
+// TestPayloadWriteError: a write that fails in the background goroutine
+// is reported, and Abort stops the goroutine.
+func TestPayloadWriteError(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.CreateTemp(dir, "payload-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPayloadFile(f).(*linuxPayload)
+	if !p.direct {
+		t.Skip("this file system refuses O_DIRECT")
+	}
+	f.Close() // every write from now on fails
+	chunk := make([]byte, directChunk)
+	var werr error
+	for i := 0; i < 2*directBuffers && werr == nil; i++ {
+		_, werr = p.Write(chunk)
+	}
+	ferr := p.Finish()
+	if werr == nil && ferr == nil {
+		t.Fatal("writes to a closed file were not reported")
+	}
+	g := newPayloadFile(mustTemp(t, dir)).(*linuxPayload)
+	g.Write(chunk)
+	g.Abort()
+	g.Abort() // a second call is harmless
+}
+
+func mustTemp(t *testing.T, dir string) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "payload-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}

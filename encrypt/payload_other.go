@@ -11,3 +11,5 @@ func newPayloadFile(f *os.File) payloadFile { return syncedFile{f} }
 type syncedFile struct{ *os.File }
 
 func (s syncedFile) Finish() error { return s.Sync() }
+
+func (s syncedFile) Abort() {}

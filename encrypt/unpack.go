@@ -59,7 +59,7 @@ func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
 	}
 	names := map[string]bool{}
 	dirs := map[string]bool{}
-	var total int64
+	var total, packed int64
 	for i, f := range zr.File {
 		if err := CheckEntryName(f.Name); err != nil {
 			return 0, err
@@ -76,8 +76,7 @@ func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
 		if f.Method != zip.Store && f.Method != zip.Deflate {
 			return 0, fmt.Errorf("%w: %q uses compression method %d (only stored and deflated entries are read)", ErrZipInvalid, f.Name, f.Method)
 		}
-		name := strings.TrimSuffix(f.Name, "/")
-		key := strings.ToLower(name)
+		key := FoldName(strings.TrimSuffix(f.Name, "/"))
 		if names[key] || dirs[key] && !strings.HasSuffix(f.Name, "/") {
 			return 0, fmt.Errorf("%w: %q appears twice (names are compared ignoring case)", ErrDuplicate, f.Name)
 		}
@@ -103,9 +102,18 @@ func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
 			return 0, fmt.Errorf("%w: %q expands %d times", ErrZipBomb, f.Name, size/max(int64(f.CompressedSize64), 1))
 		}
 		total += size
+		packed += int64(f.CompressedSize64)
+	}
+	// Many entries each under the per-entry floor can still add up to a
+	// bomb: the whole zip is held to the same ratio.
+	if total > wholeRatioFloor && total/max(packed, 1) > limits.MaxRatio {
+		return 0, fmt.Errorf("%w: the zip expands %d times in all", ErrZipBomb, total/max(packed, 1))
 	}
 	return total, nil
 }
+
+// wholeRatioFloor: below it, a zip's overall expansion is not judged.
+const wholeRatioFloor = 64 << 20
 
 // Unpacked is what Unpack found.
 type Unpacked struct {
@@ -170,7 +178,7 @@ func Unpack(ctx context.Context, zr *zip.Reader, dir string, limits Limits, acce
 			}
 			continue
 		}
-		lf, err := unpackFile(f, tmp, buf)
+		lf, err := unpackFile(ctx, f, tmp, buf)
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +203,7 @@ func Unpack(ctx context.Context, zr *zip.Reader, dir string, limits Limits, acce
 	return res, nil
 }
 
-func unpackFile(f *zip.File, root string, buf []byte) (ListedFile, error) {
+func unpackFile(ctx context.Context, f *zip.File, root string, buf []byte) (ListedFile, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return ListedFile{}, fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)
@@ -217,8 +225,12 @@ func unpackFile(f *zip.File, root string, buf []byte) (ListedFile, error) {
 	}
 	h := sha256.New()
 	declared := int64(f.UncompressedSize64)
-	n, err := io.CopyBuffer(io.MultiWriter(out, h), io.LimitReader(rc, declared+1), buf)
+	var read int64
+	in := &progressReader{r: io.LimitReader(rc, declared+1), n: &read, ctx: ctx}
+	n, err := io.CopyBuffer(io.MultiWriter(out, h), in, buf)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return ListedFile{}, ctx.Err()
 	case n > declared || errors.Is(err, zip.ErrFormat):
 		// While reading an entry, archive/zip returns ErrFormat only when
 		// the data runs past the declared size (CRC and EOF errors differ).

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/siirto/siirto/encrypt"
 )
@@ -105,7 +106,7 @@ func Check(ctx context.Context, b Bundle, o Options) (*Result, error) {
 		b.Payload = counted
 	}
 	if o.Key == nil {
-		err = checkCiphertext(b.Payload, m)
+		err = checkCiphertext(ctx, b.Payload, m)
 	} else {
 		err = decrypt(ctx, b, m, o, res)
 	}
@@ -203,7 +204,7 @@ func checkHeader(h *encrypt.Header, m *encrypt.Manifest) error {
 	return nil
 }
 
-func checkCiphertext(payload io.Reader, m *encrypt.Manifest) error {
+func checkCiphertext(ctx context.Context, payload io.Reader, m *encrypt.Manifest) error {
 	h := sha256.New()
 	tee := io.TeeReader(payload, h)
 	hdr, err := encrypt.ParseHeader(tee)
@@ -213,7 +214,7 @@ func checkCiphertext(payload io.Reader, m *encrypt.Manifest) error {
 	if err := checkHeader(hdr, m); err != nil {
 		return err
 	}
-	n, err := io.Copy(io.Discard, tee)
+	n, err := io.Copy(&ctxWriter{ctx: ctx, w: io.Discard}, tee)
 	if err != nil {
 		return AsError(err)
 	}
@@ -320,9 +321,15 @@ func CheckListing(m *encrypt.Manifest, u *encrypt.Unpacked) error {
 }
 
 // privateTemp makes a temporary file only the user can read, for
-// plaintext that must be checked but not kept.
+// plaintext that must be checked but not kept. Where the system allows it
+// (not Windows) the name is removed at once: the open file still works,
+// and nothing is left behind even if the process is killed.
 func privateTemp() (*os.File, error) {
-	return os.CreateTemp("", ".siirto-verify-*.zip")
+	f, err := os.CreateTemp("", ".siirto-verify-*.zip")
+	if err == nil && runtime.GOOS != "windows" {
+		_ = os.Remove(f.Name())
+	}
+	return f, err
 }
 
 // countReader counts the bytes read through it.

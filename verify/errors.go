@@ -159,6 +159,9 @@ func CodeOf(err error) Code {
 			return m.code
 		}
 	}
+	if isDiskFull(err) {
+		return CodeDiskFull
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		return CodeIO

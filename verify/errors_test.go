@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/siirto/siirto/encrypt"
@@ -205,5 +206,15 @@ func TestMessage(t *testing.T) {
 				t.Errorf("Message(%s) = %q, missing %q", lang, msg, want)
 			}
 		}
+	}
+}
+
+func TestDiskFullCode(t *testing.T) {
+	err := &fs.PathError{Op: "write", Path: "/x/cohort.c4gh", Err: syscall.ENOSPC}
+	if got := verify.CodeOf(fmt.Errorf("encrypting: %w", err)); got != verify.CodeDiskFull {
+		t.Fatalf("ENOSPC maps to %s, want %s", got, verify.CodeDiskFull)
+	}
+	if got := verify.CodeOf(&fs.PathError{Op: "open", Path: "/x", Err: fs.ErrNotExist}); got != verify.CodeIO {
+		t.Fatalf("a missing file maps to %s, want %s", got, verify.CodeIO)
 	}
 }

@@ -51,7 +51,7 @@ bundle's inner list. Zip slip, links, duplicates and zip bombs are refused.
 				return usageError{fmt.Errorf("%s holds %d bundles; name one", c.Args().First(), len(bundles))}
 			}
 			lb := bundles[0]
-			key, err := env.loadSecretKey(c.String("key"), c.String("passphrase-file"))
+			key, err := env.loadSecretKey(c.Context, c.String("key"), c.String("passphrase-file"))
 			if err != nil {
 				return err
 			}
@@ -134,12 +134,7 @@ func decryptToFile(c *cli.Context, vb verify.Bundle, opts verify.Options, out st
 	if err := tmp.Sync(); err != nil {
 		return nil, err
 	}
-	if !c.Bool("force") {
-		if _, err := os.Lstat(out); err == nil {
-			return nil, verify.Errorf(verify.CodeExists, "%s already exists", out)
-		}
-	}
-	return res, os.Rename(tmp.Name(), out)
+	return res, encrypt.Publish(tmp.Name(), out, c.Bool("force"))
 }
 
 // countingReader reports bytes read to fn (a progress bar).

@@ -71,7 +71,7 @@ input and then in the current folder, and prints the number it used.
 				Tool:          encrypt.Tool{Name: "siirto", Version: toolVersion()},
 			}
 			if p := c.String("sender-key"); p != "" {
-				if opts.Sender, err = env.loadSecretKey(p, c.String("passphrase-file")); err != nil {
+				if opts.Sender, err = env.loadSecretKey(c.Context, p, c.String("passphrase-file")); err != nil {
 					return err
 				}
 			}

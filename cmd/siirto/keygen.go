@@ -47,7 +47,7 @@ To send data to the authority you only need its public key.
 			var pass []byte
 			if !c.Bool("no-passphrase") {
 				var err error
-				if pass, err = env.passphrase(c.String("passphrase-file"), secPath, true); err != nil {
+				if pass, err = env.passphrase(c.Context, c.String("passphrase-file"), secPath, true); err != nil {
 					return err
 				}
 			}

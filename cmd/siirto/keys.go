@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 
@@ -29,14 +30,14 @@ func loadPublicKeys(paths []string) ([]encrypt.PublicKey, error) {
 
 // loadSecretKey reads a secret key file, asking for its passphrase only
 // when the key is protected.
-func (e *environment) loadSecretKey(path, passFile string) (*encrypt.SecretKey, error) {
+func (e *environment) loadSecretKey(ctx context.Context, path, passFile string) (*encrypt.SecretKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var pass []byte
 	if encrypt.SecretKeyEncrypted(data) {
-		if pass, err = e.passphrase(passFile, path, false); err != nil {
+		if pass, err = e.passphrase(ctx, passFile, path, false); err != nil {
 			return nil, err
 		}
 	}

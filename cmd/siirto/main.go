@@ -37,8 +37,15 @@ func main() {
 
 // run is main without the process: tests call it with their own streams.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C (or a closed terminal, or SIGTERM) cancels the work,
+	// which then removes its temporary files; after it, signals have their
+	// default effect again, so a second Ctrl-C stops siirto at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	env := &environment{stdin: stdin, stdout: stdout, stderr: stderr}
 	app := newApp(env)
 	err := app.RunContext(ctx, args)
@@ -118,7 +125,7 @@ func isCoded(err error) bool {
 // isFlagError recognises urfave/cli's parse errors, which have no type.
 func isFlagError(err error) bool {
 	msg := err.Error()
-	for _, s := range []string{"flag provided but not defined", "Required flag", "flag needs an argument", "invalid value"} {
+	for _, s := range []string{"flag provided but not defined", "Required flag", "flag needs an argument", "invalid value", "could not parse"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

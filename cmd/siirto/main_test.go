@@ -203,6 +203,43 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("a refused command left %s behind", leftover)
 		}
 	}
+	noPartFiles(t, dir)
+}
+
+// noPartFiles fails if a temporary file or folder is left anywhere in dir.
+func noPartFiles(t *testing.T, dir string) {
+	t.Helper()
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), ".part-") {
+			t.Errorf("temporary %s left behind", p)
+		}
+		return nil
+	})
+}
+
+func TestKeygenPassphraseRules(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "empty.txt"), "\n")
+	write(t, filepath.Join(dir, "short.txt"), "abc\n")
+	t.Setenv("SIIRTO_PASSPHRASE", "")
+	// An empty passphrase from the environment must not write an
+	// unprotected key that nobody asked for.
+	wantFail(t, dir, 4, verify.CodePassphrase, "keygen", "a")
+	os.Unsetenv("SIIRTO_PASSPHRASE")
+	wantFail(t, dir, 4, verify.CodePassphrase, "keygen", "--passphrase-file", "empty.txt", "b")
+	wantFail(t, dir, 4, verify.CodePassphrase, "keygen", "--passphrase-file", "short.txt", "c")
+	for _, k := range []string{"a", "b", "c"} {
+		if _, err := os.Stat(filepath.Join(dir, k+".sec")); err == nil {
+			t.Errorf("a refused keygen wrote %s.sec", k)
+		}
+	}
+	mustRun(t, dir, "keygen", "--no-passphrase", "d")
+}
+
+func TestBadEnvironmentIsUsage(t *testing.T) {
+	dir := workspace(t)
+	t.Setenv("SIIRTO_WORKERS", "abc")
+	wantFail(t, dir, 2, verify.CodeUsage, "encrypt", "-r", "authority.pub", "cohort")
 }
 
 func TestTamperedPayload(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 
@@ -13,7 +14,23 @@ import (
 // line (where other users could see it in the process list): from a file,
 // then SIIRTO_PASSPHRASE, then a prompt on the terminal. confirm asks
 // twice and enforces a minimum length, for new keys.
-func (e *environment) passphrase(file, keyName string, confirm bool) ([]byte, error) {
+func (e *environment) passphrase(ctx context.Context, file, keyName string, confirm bool) ([]byte, error) {
+	p, err := e.readPassphrase(ctx, file, keyName, confirm)
+	if err != nil {
+		return nil, err
+	}
+	// A new key gets the same rule from every source: an empty passphrase
+	// would write an unprotected key that the user never asked for.
+	if confirm && len(p) < minPassphrase {
+		return nil, verify.Errorf(verify.CodePassphrase, "the passphrase for %s has %d characters; use at least %d, or --no-passphrase for an unprotected key", keyName, len(p), minPassphrase)
+	}
+	return p, nil
+}
+
+// minPassphrase is the shortest passphrase accepted for a new key.
+const minPassphrase = 8
+
+func (e *environment) readPassphrase(ctx context.Context, file, keyName string, confirm bool) ([]byte, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -36,19 +53,16 @@ func (e *environment) passphrase(file, keyName string, confirm bool) ([]byte, er
 		prompt = "passphrase.new"
 	}
 	fmt.Fprintf(e.stderr, text(prompt, e.lang), keyName)
-	p, err := term.ReadPassword(int(in.Fd()))
+	p, err := readPassword(ctx, int(in.Fd()))
 	fmt.Fprintln(e.stderr)
-	if err != nil {
-		return nil, err
+	if err != nil || !confirm {
+		return p, err
 	}
-	if !confirm {
-		return p, nil
-	}
-	if len(p) < 8 {
-		return nil, verify.Errorf(verify.CodePassphrase, "the passphrase is shorter than 8 characters")
+	if len(p) < minPassphrase {
+		return p, nil // refused with the reason by passphrase
 	}
 	fmt.Fprint(e.stderr, text("passphrase.again", e.lang))
-	again, err := term.ReadPassword(int(in.Fd()))
+	again, err := readPassword(ctx, int(in.Fd()))
 	fmt.Fprintln(e.stderr)
 	if err != nil {
 		return nil, err
@@ -57,4 +71,29 @@ func (e *environment) passphrase(file, keyName string, confirm bool) ([]byte, er
 		return nil, verify.Errorf(verify.CodePassphrase, "the two passphrases differ")
 	}
 	return p, nil
+}
+
+// readPassword reads a line without echo, giving up when ctx is done (the
+// user pressed Ctrl-C): the terminal's echo is restored before returning.
+func readPassword(ctx context.Context, fd int) ([]byte, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return nil, err
+	}
+	type result struct {
+		p   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := term.ReadPassword(fd)
+		done <- result{p, err}
+	}()
+	select {
+	case r := <-done:
+		return r.p, r.err
+	case <-ctx.Done():
+		_ = term.Restore(fd, state)
+		return nil, ctx.Err()
+	}
 }

@@ -33,7 +33,9 @@ checks in its inbox.
    siirto verify --journal-folder --recipient csc.pub THL_1234_14.02.00_2023/
    siirto --json verify --key authority.sec inbox/2022_53/`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Usage: "secret key `FILE`: also decrypt and check the contents", EnvVars: []string{"SIIRTO_KEY"}},
+			// No SIIRTO_KEY here: an exported key must not turn every
+			// quick check into a decryption that asks for a passphrase.
+			&cli.StringFlag{Name: "key", Aliases: []string{"k"}, Usage: "secret key `FILE`: also decrypt and check the contents"},
 			&cli.StringFlag{Name: "passphrase-file", Usage: "read the key's passphrase from `FILE`", EnvVars: []string{"SIIRTO_PASSPHRASE_FILE"}},
 			&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "public key `FILE` the bundle must be encrypted to"},
 			&cli.StringSliceFlag{Name: "sender", Usage: "registered sender public key `FILE` (repeat for several)"},
@@ -52,7 +54,7 @@ checks in its inbox.
 				return err
 			}
 			if p := c.String("key"); p != "" {
-				if opts.Key, err = env.loadSecretKey(p, c.String("passphrase-file")); err != nil {
+				if opts.Key, err = env.loadSecretKey(c.Context, p, c.String("passphrase-file")); err != nil {
 					return err
 				}
 			}

@@ -1,0 +1,81 @@
+//go:build unix
+
+package main
+
+import (
+	"archive/zip"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestInterruptLeavesNothing runs the real binary, presses Ctrl-C (SIGINT)
+// while it encrypts, and checks the exit status and that no file, final
+// or temporary, is left in the output folder.
+func TestInterruptLeavesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and writes 512 MiB")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "siirto")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	mustRun(t, dir, "keygen", "--no-passphrase", "k")
+	write(t, filepath.Join(dir, "journal_number.txt"), "2022/53\n")
+	big, err := os.Create(filepath.Join(dir, "big.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(big)
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "zeros", Method: zip.Store})
+	chunk := make([]byte, 1<<20)
+	for range 512 {
+		w.Write(chunk)
+	}
+	zw.Close()
+	big.Close()
+
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(bin, "--quiet", "encrypt", "--workers", "1", "-r", "k.pub", "-o", out, "big.zip")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the payload's temporary file exists: encryption is under way.
+	deadline := time.Now().Add(20 * time.Second)
+	for !hasPart(out) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("encryption never started")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("after Ctrl-C: %v, want exit status 130", err)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 0 {
+		t.Fatalf("an interrupted encrypt left %v", entries)
+	}
+}
+
+func hasPart(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".part-") {
+			return true
+		}
+	}
+	return false
+}
