@@ -25,7 +25,8 @@ so a service must not forward details where inner names must not go (email).
 
 The exit status of the command-line tools follows the class:
 1 unexpected error, 2 wrong usage, 3 the bundle or its inputs break a rule,
-4 key or passphrase problem, 5 local problem, and 130 when interrupted.
+4 key or passphrase problem, 5 local problem, 6 the server or the network,
+and 130 when interrupted.
 
 This file is generated from ` + "`verify/errors.go`" + ` by
 ` + "`go test ./verify -run TestErrorsDoc -update`" + `; a test fails when it is stale.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/encrypt"
 )
 
@@ -56,6 +57,17 @@ const (
 	CodeInterrupted        Code = "E_INTERRUPTED"
 	CodeInternal           Code = "E_INTERNAL"
 	CodeJournalFileMissing Code = "E_JOURNAL_FILE_MISSING"
+	CodeTargetInvalid      Code = "E_TARGET_INVALID"
+	CodeFolderMissing      Code = "E_FOLDER_MISSING"
+	CodeAuth               Code = "E_AUTH"
+	CodeForbidden          Code = "E_FORBIDDEN"
+	CodeNotFound           Code = "E_NOT_FOUND"
+	CodeTooLarge           Code = "E_TOO_LARGE"
+	CodeLocked             Code = "E_LOCKED"
+	CodeQuota              Code = "E_QUOTA"
+	CodeServer             Code = "E_SERVER"
+	CodeNetwork            Code = "E_NETWORK"
+	CodeUploadMismatch     Code = "E_UPLOAD_MISMATCH"
 )
 
 // Class groups codes by who must act; it decides the exit status.
@@ -68,6 +80,7 @@ const (
 	ClassBundle   Class = 3 // the bundle or its inputs break the rules
 	ClassKey      Class = 4 // a key or passphrase problem
 	ClassLocal    Class = 5 // the local system: files, space, interruption
+	ClassRemote   Class = 6 // the server or the network
 )
 
 // Text is a message in the three languages people see.
@@ -194,6 +207,16 @@ var sentinels = []struct {
 	{encrypt.ErrPassphrase, CodePassphrase},
 	{os.ErrExist, CodeExists},
 	{context.Canceled, CodeInterrupted},
+	{clients.ErrTarget, CodeTargetInvalid},
+	{clients.ErrAuth, CodeAuth},
+	{clients.ErrForbidden, CodeForbidden},
+	{clients.ErrConflict, CodeFolderMissing},
+	{clients.ErrNotFound, CodeNotFound},
+	{clients.ErrTooLarge, CodeTooLarge},
+	{clients.ErrLocked, CodeLocked},
+	{clients.ErrQuota, CodeQuota},
+	{clients.ErrServer, CodeServer},
+	{clients.ErrNetwork, CodeNetwork},
 }
 
 // Message renders err for a person in lang: what happened, the detail,
@@ -383,6 +406,61 @@ func init() {
 		Text{"Nothing was left half-written; run the command again.",
 			"Mitään ei jäänyt puoliksi kirjoitetuksi; aja komento uudelleen.",
 			"Inget lämnades halvskrivet; kör kommandot igen."})
+	def(CodeTargetInvalid, ClassUsage,
+		Text{"The upload target is not valid.", "Lähetyskohde ei ole kelvollinen.", "Uppladdningsmålet är inte giltigt."},
+		Text{"Give the journal folder's address, such as https://server/remote.php/dav/files/USER/FOLDER/ or file:///path/FOLDER/, with no password in it.",
+			"Anna diaarikansion osoite, esimerkiksi https://palvelin/remote.php/dav/files/KÄYTTÄJÄ/KANSIO/ tai file:///polku/KANSIO/, ilman salasanaa.",
+			"Ange diariemappens adress, till exempel https://server/remote.php/dav/files/ANVÄNDARE/MAPP/ eller file:///sökväg/MAPP/, utan lösenord."})
+	def(CodeFolderMissing, ClassRemote,
+		Text{"The journal folder does not exist on the server.", "Diaarikansiota ei ole palvelimella.", "Diariemappen finns inte på servern."},
+		Text{"Check the address; if it is right, ask the authority to open the folder for your journal number.",
+			"Tarkista osoite; jos se on oikein, pyydä viranomaista avaamaan kansio diaarinumerollesi.",
+			"Kontrollera adressen; om den stämmer, be myndigheten öppna mappen för ditt diarienummer."})
+	def(CodeAuth, ClassRemote,
+		Text{"The server refused the user name or password.", "Palvelin ei hyväksynyt käyttäjätunnusta tai salasanaa.", "Servern godtog inte användarnamnet eller lösenordet."},
+		Text{"Check the user name and the app password (SIIRTO_PASSWORD or --password-file); in Nextcloud, make an app password under Settings, Security.",
+			"Tarkista käyttäjätunnus ja sovellussalasana (SIIRTO_PASSWORD tai --password-file); Nextcloudissa sovellussalasana tehdään kohdassa Asetukset, Turvallisuus.",
+			"Kontrollera användarnamnet och applösenordet (SIIRTO_PASSWORD eller --password-file); i Nextcloud skapas ett applösenord under Inställningar, Säkerhet."})
+	def(CodeForbidden, ClassRemote,
+		Text{"The server does not allow this.", "Palvelin ei salli tätä.", "Servern tillåter inte detta."},
+		Text{"You may not write to this folder: check that it is your permit's folder, or ask the authority for access.",
+			"Sinulla ei ole kirjoitusoikeutta tähän kansioon: tarkista, että se on lupasi kansio, tai pyydä oikeutta viranomaiselta.",
+			"Du får inte skriva i denna mapp: kontrollera att det är ditt tillstånds mapp, eller be myndigheten om behörighet."})
+	def(CodeNotFound, ClassRemote,
+		Text{"The file is not on the server.", "Tiedostoa ei ole palvelimella.", "Filen finns inte på servern."},
+		Text{"Check the name and the folder; the file may not have been uploaded yet.",
+			"Tarkista nimi ja kansio; tiedostoa ei ehkä ole vielä lähetetty.",
+			"Kontrollera namnet och mappen; filen har kanske inte laddats upp ännu."})
+	def(CodeTooLarge, ClassRemote,
+		Text{"The server refuses a file this large.", "Palvelin ei hyväksy näin suurta tiedostoa.", "Servern godtar inte en så stor fil."},
+		Text{"Split the data into several bundles, or ask the authority about its size limit.",
+			"Jaa aineisto useaan pakettiin tai kysy viranomaiselta kokorajoituksesta.",
+			"Dela upp materialet i flera paket, eller fråga myndigheten om storleksgränsen."})
+	def(CodeLocked, ClassRemote,
+		Text{"The file is locked on the server.", "Tiedosto on lukittu palvelimella.", "Filen är låst på servern."},
+		Text{"Another program is using it; wait a moment and try again.",
+			"Toinen ohjelma käyttää sitä; odota hetki ja yritä uudelleen.",
+			"Ett annat program använder den; vänta en stund och försök igen."})
+	def(CodeQuota, ClassRemote,
+		Text{"The storage quota on the server is exceeded.", "Palvelimen tallennuskiintiö on täynnä.", "Lagringskvoten på servern är överskriden."},
+		Text{"Ask the authority for more space, or remove old files from your folder.",
+			"Pyydä viranomaiselta lisää tilaa tai poista vanhoja tiedostoja kansiostasi.",
+			"Be myndigheten om mer utrymme, eller ta bort gamla filer från din mapp."})
+	def(CodeServer, ClassRemote,
+		Text{"The server failed.", "Palvelimella tapahtui virhe.", "Servern fick ett fel."},
+		Text{"Try again later; if it keeps failing, tell the authority.",
+			"Yritä myöhemmin uudelleen; jos virhe toistuu, ilmoita viranomaiselle.",
+			"Försök igen senare; om felet kvarstår, meddela myndigheten."})
+	def(CodeNetwork, ClassRemote,
+		Text{"The server could not be reached.", "Palvelimeen ei saatu yhteyttä.", "Servern kunde inte nås."},
+		Text{"Check the address and your network connection, then run the same command again: finished files are not sent twice.",
+			"Tarkista osoite ja verkkoyhteys ja aja sama komento uudelleen: valmiita tiedostoja ei lähetetä kahdesti.",
+			"Kontrollera adressen och nätverksanslutningen och kör samma kommando igen: färdiga filer skickas inte två gånger."})
+	def(CodeUploadMismatch, ClassRemote,
+		Text{"The file on the server differs from the one sent.", "Palvelimella oleva tiedosto eroaa lähetetystä.", "Filen på servern skiljer sig från den som skickades."},
+		Text{"Run the upload again; if it happens again, tell the authority.",
+			"Aja lähetys uudelleen; jos näin käy taas, ilmoita viranomaiselle.",
+			"Kör uppladdningen igen; om det händer igen, meddela myndigheten."})
 	def(CodeInternal, ClassInternal,
 		Text{"Something unexpected went wrong.", "Jotain odottamatonta tapahtui.", "Något oväntat gick fel."},
 		Text{"Try again; if it happens again, report it with the message above.",

@@ -91,7 +91,7 @@ func TestEveryCodeIsDocumented(t *testing.T) {
 func TestCodeTexts(t *testing.T) {
 	for _, info := range verify.Codes() {
 		t.Run(string(info.Code), func(t *testing.T) {
-			if info.Class < verify.ClassInternal || info.Class > verify.ClassLocal {
+			if info.Class < verify.ClassInternal || info.Class > verify.ClassRemote {
 				t.Errorf("class %d is not one of the exit classes", info.Class)
 			}
 			for _, txt := range []struct {

@@ -73,11 +73,13 @@ A typical session:
    siirto keygen mykey                      # only if you need a key of your own
    siirto encrypt --recipient csc.pub --journal journal_number.txt data/
    siirto verify data.json                  # what the authority will check
+   siirto upload --to https://…/remote.php/dav/files/me/2022_53/ data.json
    siirto decrypt --key mykey.sec --extract out/ data.json
 
 Exit status: 0 success, 1 unexpected error, 2 wrong usage, 3 the bundle or
 its inputs break a rule, 4 key or passphrase problem, 5 local problem
-(file exists, disk full, unreadable file), 130 interrupted.
+(file exists, disk full, unreadable file), 6 the server or the network,
+130 interrupted.
 Every refusal prints a stable code such as E_JOURNAL_MISMATCH; see
 docs/errors.md. Messages follow --lang, SIIRTO_LANG or LANG (en, fi, sv).`,
 		Flags: []cli.Flag{
@@ -96,6 +98,7 @@ docs/errors.md. Messages follow --lang, SIIRTO_LANG or LANG (en, fi, sv).`,
 			encryptCommand(env),
 			decryptCommand(env),
 			verifyCommand(env),
+			uploadCommand(env),
 		},
 		Reader:          env.stdin,
 		Writer:          env.stdout,

@@ -326,3 +326,62 @@ func TestPickLang(t *testing.T) {
 		t.Errorf("LANG=C: got %s", got)
 	}
 }
+
+// journalFolder makes a journal folder as the authority opens it.
+func journalFolder(t *testing.T, parent, journal string) string {
+	t.Helper()
+	folder, err := verify.FolderName(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(parent, folder)
+	write(t, filepath.Join(p, verify.JournalFile), journal+"\n")
+	return p
+}
+
+func TestUploadToFolder(t *testing.T) {
+	dir := workspace(t)
+	mustRun(t, dir, "encrypt", "-r", "authority.pub", "cohort")
+	remote := t.TempDir()
+	folder := journalFolder(t, remote, "THL/1234/14.02.00/2023")
+	to := "file://" + filepath.ToSlash(folder) + "/"
+
+	out := mustRun(t, dir, "--json", "upload", "--to", to, "cohort.json")
+	if !strings.Contains(out, `"already_there": false`) {
+		t.Fatalf("upload: %s", out)
+	}
+	for _, f := range []string{"cohort.c4gh", "cohort.json"} {
+		a, _ := os.ReadFile(filepath.Join(dir, f))
+		b, err := os.ReadFile(filepath.Join(folder, f))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Fatalf("%s differs on the server: %v", f, err)
+		}
+	}
+	// The uploaded folder passes the gateway's checks, folder name included.
+	mustRun(t, dir, "verify", "--journal-folder", "--key", "authority.sec", folder)
+	// Again: nothing is sent twice.
+	if out := mustRun(t, dir, "--json", "upload", "--to", to, "cohort"); !strings.Contains(out, `"already_there": true`) {
+		t.Fatalf("second upload: %s", out)
+	}
+	noPartFiles(t, folder)
+
+	// A different bundle under the same name is refused.
+	mustRun(t, dir, "encrypt", "--force", "-r", "authority.pub", "cohort")
+	wantFail(t, dir, 5, verify.CodeExists, "upload", "--to", to, "cohort.json")
+
+	// Refused before a byte is sent: another journal's folder, a missing
+	// folder, a folder that is not a journal folder.
+	other := journalFolder(t, remote, "2022/53")
+	wantFail(t, dir, 3, verify.CodeJournalMismatch, "upload", "--to", "file://"+other+"/", "cohort.json")
+	if entries, _ := os.ReadDir(other); len(entries) != 1 {
+		t.Fatalf("a refused upload wrote into the folder: %v", entries)
+	}
+	wantFail(t, dir, 6, verify.CodeFolderMissing, "upload", "--to", "file://"+remote+"/THL_9_2023/", "cohort.json")
+	os.MkdirAll(filepath.Join(remote, "plain"), 0o755)
+	wantFail(t, dir, 6, verify.CodeFolderMissing, "upload", "--to", "file://"+remote+"/plain/", "cohort.json")
+	renamed := filepath.Join(remote, "renamed")
+	os.MkdirAll(renamed, 0o755)
+	write(t, filepath.Join(renamed, verify.JournalFile), "2022/53\n")
+	wantFail(t, dir, 3, verify.CodeJournalMismatch, "upload", "--to", "file://"+renamed+"/", "cohort.json")
+	wantFail(t, dir, 2, verify.CodeTargetInvalid, "upload", "--to", "ftp://x/", "cohort.json")
+}

@@ -88,6 +88,27 @@ var messages = map[string]verify.Text{
 	"progress.encrypt": {EN: "Encrypting", FI: "Salataan", SV: "Krypterar"},
 	"progress.decrypt": {EN: "Decrypting", FI: "Puretaan", SV: "Dekrypterar"},
 	"progress.verify":  {EN: "Checking", FI: "Tarkistetaan", SV: "Kontrollerar"},
+	"progress.upload":  {EN: "Uploading", FI: "Lähetetään", SV: "Laddar upp"},
+	"upload.folder": {
+		EN: "Journal folder for journal number %s: %s",
+		FI: "Diaarikansio diaarinumerolle %s: %s",
+		SV: "Diariemapp för diarienummer %s: %s",
+	},
+	"upload.done": {
+		EN: "Uploaded %s to journal number %s; the authority's gateway takes it from here.",
+		FI: "%s lähetetty diaarinumerolle %s; viranomaisen yhdyskäytävä jatkaa tästä.",
+		SV: "%s uppladdat till diarienummer %s; myndighetens gateway tar över härifrån.",
+	},
+	"upload.skipped": {
+		EN: "%s was already in the folder of journal number %s; nothing was sent again.",
+		FI: "%s oli jo diaarinumeron %s kansiossa; mitään ei lähetetty uudelleen.",
+		SV: "%s fanns redan i mappen för diarienummer %s; inget skickades igen.",
+	},
+	"password.prompt": {
+		EN: "Password (app password) for the transfer service: ",
+		FI: "Siirtopalvelun salasana (sovellussalasana): ",
+		SV: "Lösenord (applösenord) för överföringstjänsten: ",
+	},
 }
 
 func text(key, lang string) string {

@@ -1,0 +1,169 @@
+// Package clients moves bundles to and from where they are kept: a local
+// folder or a WebDAV server such as Nextcloud (S3 is to come). The client
+// uploads through it and the gateway watches inboxes through it, so each
+// kind of storage is implemented once, behind one small interface.
+package clients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Store is one folder tree: a journal folder, or the folder that holds
+// journal folders. Paths are slash-separated and relative to the root;
+// "" is the root itself.
+type Store interface {
+	// Stat describes a file or folder, or fails with ErrNotFound.
+	Stat(ctx context.Context, path string) (Info, error)
+	// List returns the entries of a folder.
+	List(ctx context.Context, dir string) ([]Info, error)
+	// Open reads a file.
+	Open(ctx context.Context, path string) (io.ReadCloser, error)
+	// Put stores size bytes from r under path, replacing any file there.
+	// The file appears under path only once complete: until then it has
+	// a hidden temporary name that watchers ignore.
+	Put(ctx context.Context, path string, r io.Reader, size int64) error
+	// Remove deletes a file.
+	Remove(ctx context.Context, path string) error
+	// Mkdir creates a folder whose parent exists.
+	Mkdir(ctx context.Context, path string) error
+}
+
+// Info describes a stored file or folder.
+type Info struct {
+	Name    string
+	Size    int64
+	Dir     bool
+	ModTime time.Time
+}
+
+// Credentials authenticate to a remote store.
+type Credentials struct {
+	User     string
+	Password string
+}
+
+// Open returns the store a target URL names:
+//
+//	file:///srv/inbox/THL_1234_14.02.00_2023/
+//	https://cloud.example.fi/remote.php/dav/files/alice/THL_1234_14.02.00_2023/
+//
+// Credentials in the URL itself are refused: a password in a URL ends up
+// in shell history and process lists.
+func Open(target string, cred Credentials) (Store, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q is not a URL: %v", ErrTarget, target, err)
+	}
+	if _, has := u.User.Password(); has {
+		return nil, fmt.Errorf("%w: put no password in the URL; use --password-file or SIIRTO_PASSWORD", ErrTarget)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("%w: file URLs name a local folder (file:///path)", ErrTarget)
+		}
+		return NewLocal(u.Path)
+	case "http", "https":
+		if u.User != nil && cred.User == "" {
+			cred.User = u.User.Username()
+		}
+		u.User = nil
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("%w: plain http is allowed only to this machine; use https", ErrTarget)
+		}
+		return NewWebDAV(u.String(), cred), nil
+	}
+	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud) or file:///…", ErrTarget, target)
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+}
+
+// Base returns the last element of a target URL's path: the journal
+// folder's name when the target is a journal folder.
+func Base(target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return ""
+	}
+	p := strings.TrimRight(u.Path, "/")
+	return p[strings.LastIndex(p, "/")+1:]
+}
+
+// Errors from stores. Callers match them with errors.Is; verify maps them
+// to stable error codes with advice.
+var (
+	ErrTarget    = errors.New("invalid target")
+	ErrNotFound  = errors.New("not found on the server")
+	ErrAuth      = errors.New("the server refused the user name or password")
+	ErrForbidden = errors.New("the server does not allow this")
+	ErrConflict  = errors.New("the folder to write into does not exist")
+	ErrTooLarge  = errors.New("the server refuses a file this large")
+	ErrLocked    = errors.New("the file is locked on the server")
+	ErrQuota     = errors.New("the storage quota is exceeded")
+	ErrServer    = errors.New("the server failed")
+	ErrNetwork   = errors.New("the server could not be reached")
+)
+
+// StatusError is an HTTP failure, wrapping one of the errors above.
+type StatusError struct {
+	Op, Path string
+	Status   int
+	Err      error
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: HTTP %d: %v", e.Op, e.Path, e.Status, e.Err)
+}
+
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// statusErr maps an HTTP status to an error.
+func statusErr(op, path string, status int) error {
+	var kind error
+	switch {
+	case status == 401:
+		kind = ErrAuth
+	case status == 403:
+		kind = ErrForbidden
+	case status == 404:
+		kind = ErrNotFound
+	case status == 409:
+		kind = ErrConflict
+	case status == 413:
+		kind = ErrTooLarge
+	case status == 423:
+		kind = ErrLocked
+	case status == 507:
+		kind = ErrQuota
+	default:
+		kind = ErrServer
+	}
+	return &StatusError{Op: op, Path: path, Status: status, Err: kind}
+}
+
+// Temporary reports whether retrying may help: network failures, server
+// errors and locks; not refusals such as a wrong password.
+func Temporary(err error) bool {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status >= 500 && se.Status != 507 || se.Status == 423 || se.Status == 429
+	}
+	return errors.Is(err, ErrNetwork)
+}
+
+// tempName is the hidden name a file has while it is written.
+func tempName(path string) string {
+	dir, base := "", path
+	if i := strings.LastIndex(path, "/"); i >= 0 {
+		dir, base = path[:i+1], path[i+1:]
+	}
+	return fmt.Sprintf("%s.%s.part-%d", dir, base, time.Now().UnixNano())
+}

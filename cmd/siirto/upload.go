@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/siirto/siirto/clients"
+	"github.com/siirto/siirto/encrypt"
+	"github.com/siirto/siirto/verify"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func uploadCommand(env *environment) *cli.Command {
+	return &cli.Command{
+		Name:      "upload",
+		Usage:     "send bundles into the journal folder on the transfer service",
+		ArgsUsage: "BUNDLE...",
+		Description: `Sends each bundle (NAME.json, NAME.c4gh, NAME or a folder of bundles) to
+the journal folder --to names, over WebDAV (Nextcloud) or to a local folder:
+
+   https://cloud.example.fi/remote.php/dav/files/alice/THL_1234_14.02.00_2023/
+   file:///mnt/transfer/THL_1234_14.02.00_2023/
+
+Before sending a byte, siirto reads the folder's journal_number.txt and
+refuses a bundle made for another journal number (E_JOURNAL_MISMATCH), or
+a folder that does not exist (E_FOLDER_MISSING). Each bundle is checked
+locally as siirto verify would. The payload goes up first under a hidden
+name and is moved into place when complete; its size on the server is
+checked; the manifest goes last, marking the bundle complete for the
+authority. Network failures and server errors are retried with backoff.
+
+Running the same upload again is safe: bundles already there are skipped,
+and a half-sent payload is sent again. A different bundle under the same
+name is refused (E_EXISTS).
+
+The user name comes from --user, SIIRTO_USER or the URL (https://alice@…);
+the password from --password-file, SIIRTO_PASSWORD or a prompt, never from
+the command line. For Nextcloud, use an app password.
+
+   SIIRTO_PASSWORD_FILE=~/.siirto-pass siirto upload --user alice \
+     --to https://cloud.example.fi/remote.php/dav/files/alice/2022_53/ cohort.json`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "the journal folder's `URL`", EnvVars: []string{"SIIRTO_TO"}, Required: true},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user `NAME` on the transfer service", EnvVars: []string{"SIIRTO_USER"}},
+			&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE`", EnvVars: []string{"SIIRTO_PASSWORD_FILE"}},
+			&cli.IntFlag{Name: "retries", Value: 4, Usage: "retry a failed transfer `N` times, waiting 1, 2, 4… seconds"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError{fmt.Errorf("upload needs at least one BUNDLE")}
+			}
+			to := c.String("to")
+			cred := clients.Credentials{User: c.String("user")}
+			if isRemote(to) {
+				p, err := env.password(c.Context, c.String("password-file"))
+				if err != nil {
+					return err
+				}
+				cred.Password = p
+			}
+			store, err := clients.Open(to, cred)
+			if errors.Is(err, clients.ErrNotFound) {
+				return verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
+			}
+			if err != nil {
+				return err
+			}
+			journal, err := remoteJournal(c.Context, store, to)
+			if err != nil {
+				return err
+			}
+			env.say("upload.folder", journal, to)
+
+			// Every bundle is checked before the first byte goes out.
+			var bundles []localBundle
+			var total int64
+			for _, arg := range c.Args().Slice() {
+				found, err := findBundles(arg)
+				if err != nil {
+					return err
+				}
+				for _, lb := range found {
+					res, err := checkOne(c, lb, verify.Options{}, false)
+					if err != nil {
+						return fmt.Errorf("%s: %w", lb.manifestPath(), err)
+					}
+					if res.Journal != journal {
+						return verify.Errorf(verify.CodeJournalMismatch, "%s is for journal number %s, but the folder is for %s: nothing was sent", lb.manifestPath(), res.Journal, journal)
+					}
+					total += res.Manifest.Payload.Size
+					bundles = append(bundles, lb)
+				}
+			}
+			up := &uploader{store: store, retries: c.Int("retries"), bar: env.newProgress("progress.upload", total)}
+			var done []map[string]any
+			for _, lb := range bundles {
+				skipped, err := up.bundle(c.Context, lb)
+				if err != nil {
+					up.bar.Finish()
+					return err
+				}
+				done = append(done, map[string]any{"bundle": lb.name, "already_there": skipped})
+			}
+			up.bar.Finish()
+			lines := make([]string, 0, len(done))
+			for _, d := range done {
+				key := "upload.done"
+				if d["already_there"].(bool) {
+					key = "upload.skipped"
+				}
+				lines = append(lines, fmt.Sprintf(text(key, env.lang), d["bundle"], journal))
+			}
+			return env.result(map[string]any{"ok": true, "journal_number": journal, "target": to, "bundles": done}, lines...)
+		},
+	}
+}
+
+func isRemote(target string) bool {
+	return len(target) > 4 && (target[:5] == "http:" || target[:6] == "https:")
+}
+
+// remoteJournal reads journal_number.txt from the target folder and checks
+// that the folder is named after it.
+func remoteJournal(ctx context.Context, store clients.Store, to string) (string, error) {
+	r, err := store.Open(ctx, verify.JournalFile)
+	if errors.Is(err, clients.ErrNotFound) {
+		if _, serr := store.Stat(ctx, ""); errors.Is(serr, clients.ErrNotFound) {
+			return "", verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
+		}
+		return "", verify.Errorf(verify.CodeFolderMissing, "%s has no %s, so it is not a journal folder", to, verify.JournalFile)
+	}
+	if err != nil {
+		return "", err
+	}
+	data, err := io.ReadAll(io.LimitReader(r, 4097))
+	r.Close()
+	if err != nil {
+		return "", err
+	}
+	journal, err := verify.ParseJournalFile(data)
+	if err != nil {
+		return "", err
+	}
+	folder := clients.Base(to)
+	if fj, err := verify.JournalFromFolder(folder); err != nil || fj != journal {
+		return "", verify.Errorf(verify.CodeJournalMismatch, "the folder %s holds journal number %s but is not named after it", folder, journal)
+	}
+	return journal, nil
+}
+
+// uploader sends bundles, retrying what may succeed on a second try.
+type uploader struct {
+	store   clients.Store
+	retries int
+	bar     *progress
+	sent    int64 // payload bytes of finished bundles, for the bar
+}
+
+// bundle sends one bundle: payload, size check, manifest. It reports
+// whether the same bundle was already there.
+func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
+	manifest, err := os.ReadFile(lb.manifestPath())
+	if err != nil {
+		return false, err
+	}
+	m, err := verify.ParseManifest(manifest)
+	if err != nil {
+		return false, err
+	}
+	mName, pName := encrypt.ManifestName(lb.name), encrypt.PayloadName(lb.name)
+	if r, err := u.store.Open(ctx, mName); err == nil {
+		there, rerr := io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
+		r.Close()
+		if rerr != nil {
+			return false, rerr
+		}
+		if bytes.Equal(there, manifest) {
+			u.sent += m.Payload.Size
+			u.bar.Set(u.sent)
+			return true, nil
+		}
+		return false, verify.Errorf(verify.CodeExists, "the folder already holds a different bundle named %s; choose another name with siirto encrypt --name", lb.name)
+	} else if !errors.Is(err, clients.ErrNotFound) {
+		return false, err
+	}
+
+	err = u.retry(ctx, func() error {
+		f, err := os.Open(lb.payloadPath())
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return u.store.Put(ctx, pName, &countingReader{r: f, fn: func(n int64) { u.bar.Set(u.sent + n) }}, m.Payload.Size)
+	})
+	if err != nil {
+		return false, err
+	}
+	st, err := u.store.Stat(ctx, pName)
+	if err != nil {
+		return false, err
+	}
+	if st.Size != m.Payload.Size {
+		return false, verify.Errorf(verify.CodeUploadMismatch, "%s is %d bytes on the server, %d were sent", pName, st.Size, m.Payload.Size)
+	}
+	u.sent += m.Payload.Size
+	return false, u.retry(ctx, func() error {
+		return u.store.Put(ctx, mName, bytes.NewReader(manifest), int64(len(manifest)))
+	})
+}
+
+// retry runs op until it succeeds, fails for good, or the retries are
+// spent, waiting 1, 2, 4… seconds (at most 30) between tries.
+func (u *uploader) retry(ctx context.Context, op func() error) error {
+	wait := time.Second
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if err == nil || attempt >= u.retries || !clients.Temporary(err) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// password finds the transfer service's password: from a file, then
+// SIIRTO_PASSWORD, then a prompt on the terminal.
+func (e *environment) password(ctx context.Context, file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		return string(bytes.TrimRight(b, "\r\n")), nil
+	}
+	if p, ok := os.LookupEnv("SIIRTO_PASSWORD"); ok {
+		return p, nil
+	}
+	in, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return "", verify.Errorf(verify.CodeAuth, "no password: there is no terminal to ask on, so give --password-file or SIIRTO_PASSWORD")
+	}
+	fmt.Fprint(e.stderr, text("password.prompt", e.lang))
+	p, err := readPassword(ctx, int(in.Fd()))
+	fmt.Fprintln(e.stderr)
+	return string(p), err
+}
