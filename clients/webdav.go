@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/studio-b12/gowebdav"
@@ -16,7 +18,10 @@ import (
 // turn into empty files) under a hidden temporary name, then a MOVE puts
 // them in place, so no one ever sees a partial file.
 type WebDAV struct {
-	c *gowebdav.Client
+	c    *gowebdav.Client
+	http *http.Client
+	base string
+	cred Credentials
 }
 
 // NewWebDAV returns the store rooted at base, an http(s) URL.
@@ -24,14 +29,53 @@ func NewWebDAV(base string, cred Credentials) *WebDAV {
 	// Preemptive authentication with our own Authenticator: gowebdav's
 	// negotiating one buffers a whole upload in memory to replay it.
 	c := gowebdav.NewAuthClient(base, gowebdav.NewPreemptiveAuth(&basicAuth{cred}))
-	c.SetTransport(&http.Transport{
+	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		MaxIdleConnsPerHost:   4,
 		ResponseHeaderTimeout: 10 * time.Minute, // a MOVE of a large file can take a while
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   30 * time.Second,
-	})
-	return &WebDAV{c: c}
+	}
+	c.SetTransport(transport)
+	return &WebDAV{c: c, http: &http.Client{Transport: transport}, base: strings.TrimSuffix(base, "/") + "/", cred: cred}
+}
+
+// url returns the address of a store path, each element escaped.
+func (w *WebDAV) url(p string) string {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for i, part := range parts {
+		parts[i] = url.PathEscape(part)
+	}
+	return w.base + strings.Join(parts, "/")
+}
+
+// put sends one PUT with a Content-Length. gowebdav's own writer first
+// creates any missing parent folders, and a store must never create a
+// journal folder by uploading into it.
+func (w *WebDAV) put(ctx context.Context, p string, r io.Reader, size int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, w.url(p), r)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	if size == 0 {
+		req.Body = http.NoBody
+	}
+	req.SetBasicAuth(w.cred.User, w.cred.Password)
+	resp, err := w.http.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return &networkError{op: "put", path: p, err: err}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusCreated, http.StatusNoContent:
+		return nil
+	}
+	return statusErr("put", p, resp.StatusCode)
 }
 
 // Stat implements Store.
@@ -81,16 +125,9 @@ func (w *WebDAV) Put(ctx context.Context, p string, r io.Reader, size int64) err
 		return errors.New("webdav: the size of an upload must be known")
 	}
 	tmp := tempName(p)
-	err := w.c.WriteStreamWithLength(tmp, &ctxReader{ctx: ctx, r: r}, size, 0)
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := w.put(ctx, tmp, r, size); err != nil {
 		_ = w.c.Remove(tmp) // best effort: a hidden partial file is all that can remain
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		return mapDAV("put", p, err)
+		return err
 	}
 	if err := w.c.Rename(tmp, p, true); err != nil {
 		_ = w.c.Remove(tmp)

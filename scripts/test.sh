@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/tools.sh
+bash scripts/services/install.sh
 bash scripts/lint.sh
 go test -race -count=1 ./...
 FUZZTIME=${FUZZTIME:-3s} bash scripts/fuzz.sh

@@ -37,7 +37,7 @@ input and then in the current folder, and prints the number it used.
    siirto encrypt --recipient csc.pub --name cohort2024 --out outbox/ data/ forms/
    SIIRTO_RECIPIENT=csc.pub siirto --json encrypt extract/   # for scripts`,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "public key `FILE` to encrypt to (repeat for several)", EnvVars: []string{"SIIRTO_RECIPIENT"}, Required: true},
+			&cli.StringSliceFlag{Name: "recipient", Aliases: []string{"r"}, Usage: "public key `FILE` to encrypt to (repeat for several; or recipients in the config file)", EnvVars: []string{"SIIRTO_RECIPIENT"}},
 			&cli.StringFlag{Name: "journal", Aliases: []string{"j"}, Usage: "the journal_number.txt `FILE` of the permit", EnvVars: []string{"SIIRTO_JOURNAL"}},
 			&cli.StringFlag{Name: "name", Aliases: []string{"n"}, Usage: "bundle `NAME` (default: the zip's or folder's name)"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: ".", Usage: "`DIR` to write NAME.c4gh and NAME.json into", EnvVars: []string{"SIIRTO_OUT"}},
@@ -50,6 +50,12 @@ input and then in the current folder, and prints the number it used.
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("encrypt needs at least one INPUT file or folder")}
+			}
+			if err := env.cfg.defaults(c); err != nil {
+				return err
+			}
+			if len(c.StringSlice("recipient")) == 0 {
+				return usageError{fmt.Errorf("give the authority's public key with --recipient (or recipients in the config file)")}
 			}
 			inputs := c.Args().Slice()
 			recipients, err := loadPublicKeys(c.StringSlice("recipient"))

@@ -20,6 +20,7 @@ type environment struct {
 	json, quiet    bool
 	lang           string
 	exit           int
+	cfg            *config
 }
 
 // pickLang returns en, fi or sv from the flag, or else from the locale.

@@ -86,11 +86,22 @@ docs/errors.md. Messages follow --lang, SIIRTO_LANG or LANG (en, fi, sv).`,
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object on standard output instead of text", EnvVars: []string{"SIIRTO_JSON"}},
 			&cli.StringFlag{Name: "lang", Usage: "language of messages: en, fi or sv (default from `LANG`)", EnvVars: []string{"SIIRTO_LANG"}},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar or notes, only results and errors"},
+			&cli.StringFlag{Name: "config", Usage: "configuration `FILE` (default: ~/.config/siirto/config.toml where it exists)", EnvVars: []string{"SIIRTO_CONFIG"}},
 		},
 		Before: func(c *cli.Context) error {
 			env.json = c.Bool("json")
 			env.quiet = c.Bool("quiet")
-			env.lang = pickLang(c.String("lang"))
+			cfg, err := loadConfig(c.String("config"))
+			if err != nil {
+				env.lang = pickLang(c.String("lang"))
+				return err
+			}
+			env.cfg = cfg
+			lang := c.String("lang")
+			if lang == "" {
+				lang = cfg.Lang
+			}
+			env.lang = pickLang(lang)
 			return nil
 		},
 		Commands: []*cli.Command{

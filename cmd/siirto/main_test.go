@@ -385,3 +385,28 @@ func TestUploadToFolder(t *testing.T) {
 	wantFail(t, dir, 3, verify.CodeJournalMismatch, "upload", "--to", "file://"+renamed+"/", "cohort.json")
 	wantFail(t, dir, 2, verify.CodeTargetInvalid, "upload", "--to", "ftp://x/", "cohort.json")
 }
+
+func TestConfigFile(t *testing.T) {
+	dir := workspace(t)
+	write(t, filepath.Join(dir, "good.toml"), "recipients = [\"authority.pub\", \"other.pub\"]\nout = \"outbox\"\nlang = \"sv\"\n")
+	_, _, errOut := siirto(t, dir, "--config", "good.toml", "encrypt", "cohort")
+	if !strings.Contains(errOut, "Diarienummer") {
+		t.Errorf("lang from the config file was not used: %s", errOut)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "outbox", "cohort.json"))
+	if err != nil {
+		t.Fatalf("out from the config file was not used: %v", err)
+	}
+	if strings.Count(string(data), "fingerprint") != 2 {
+		t.Error("both recipients from the config file should be in the manifest")
+	}
+	// A flag wins over the file.
+	mustRun(t, dir, "--config", "good.toml", "encrypt", "-r", "other.pub", "-o", "elsewhere", "cohort")
+	data, _ = os.ReadFile(filepath.Join(dir, "elsewhere", "cohort.json"))
+	if strings.Count(string(data), "fingerprint") != 1 {
+		t.Error("--recipient did not replace the config file's recipients")
+	}
+	write(t, filepath.Join(dir, "typo.toml"), "recipient = [\"authority.pub\"]\n")
+	wantFail(t, dir, 2, verify.CodeUsage, "--config", "typo.toml", "encrypt", "cohort")
+	wantFail(t, dir, 2, verify.CodeUsage, "--config", "missing.toml", "encrypt", "cohort")
+}

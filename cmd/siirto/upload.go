@@ -39,14 +39,23 @@ Running the same upload again is safe: bundles already there are skipped,
 and a half-sent payload is sent again. A different bundle under the same
 name is refused (E_EXISTS).
 
-The user name comes from --user, SIIRTO_USER or the URL (https://alice@…);
-the password from --password-file, SIIRTO_PASSWORD or a prompt, never from
-the command line. For Nextcloud, use an app password.
+The user name comes from --user, SIIRTO_USER, the target in the config
+file, or the URL (https://alice@…); the password from --password-file,
+SIIRTO_PASSWORD, the target's password_file, or a prompt, never from the
+command line. For Nextcloud, use an app password. A target in the
+configuration file (siirto --help names it) saves typing:
+
+   [targets.findata]
+   url = "https://cloud.example.fi/remote.php/dav/files/alice/2022_53/"
+   user = "alice"
+   password_file = "/home/alice/.config/siirto/findata.pass"
+
+   siirto upload --to findata cohort.json
 
    SIIRTO_PASSWORD_FILE=~/.siirto-pass siirto upload --user alice \
      --to https://cloud.example.fi/remote.php/dav/files/alice/2022_53/ cohort.json`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "the journal folder's `URL`", EnvVars: []string{"SIIRTO_TO"}, Required: true},
+			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "the journal folder's `URL`, or a target named in the config file", EnvVars: []string{"SIIRTO_TO"}, Required: true},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user `NAME` on the transfer service", EnvVars: []string{"SIIRTO_USER"}},
 			&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE`", EnvVars: []string{"SIIRTO_PASSWORD_FILE"}},
 			&cli.IntFlag{Name: "retries", Value: 4, Usage: "retry a failed transfer `N` times, waiting 1, 2, 4… seconds"},
@@ -55,10 +64,21 @@ the command line. For Nextcloud, use an app password.
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("upload needs at least one BUNDLE")}
 			}
-			to := c.String("to")
+			tgt, err := env.cfg.target(c.String("to"))
+			if err != nil {
+				return err
+			}
+			to := tgt.URL
 			cred := clients.Credentials{User: c.String("user")}
+			if cred.User == "" {
+				cred.User = tgt.User
+			}
+			passFile := c.String("password-file")
+			if passFile == "" {
+				passFile = tgt.PasswordFile
+			}
 			if isRemote(to) {
-				p, err := env.password(c.Context, c.String("password-file"))
+				p, err := env.password(c.Context, passFile)
 				if err != nil {
 					return err
 				}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the real servers the integration tests start themselves (see
+# internal/testserver): Apache with mod_dav, htpasswd and curl, from Debian's
+# packages. Idempotent and quiet when everything is already there. apt never
+# starts a service on CI (policy-rc.d exits 101); the tests start Apache by PID.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+pkgs=(apache2 apache2-utils)
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "services: need root to install: ${missing[*]}" >&2; exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  apt_install() { apt-get install -y --no-install-recommends -q "${missing[@]}" >"$log" 2>&1; }
+  if ! apt_install; then
+    # The package lists may be missing or stale on a fresh machine: refresh once, retry.
+    if ! apt-get update -q >>"$log" 2>&1 || ! apt_install; then
+      cat "$log" >&2
+      echo "services: FAILED to install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+fi
+
+if [ ! -x /usr/sbin/apache2 ] || [ ! -e /usr/lib/apache2/modules/mod_dav_fs.so ] || ! command -v htpasswd >/dev/null; then
+  echo "services: apache2 is installed but /usr/sbin/apache2, mod_dav_fs or htpasswd is missing" >&2
+  exit 1
+fi
+echo "services: apache2 ready"
