@@ -22,7 +22,7 @@ test:
 
 # Unit tests only, for a quick loop while editing.
 test-short:
-	$(GO) test ./...
+	$(GO) test -short ./...
 
 lint: tools
 	bash scripts/lint.sh

@@ -14,6 +14,20 @@ import (
 // tests (and exported to the external test package clients_test).
 func StoreContract(t *testing.T, s Store) {
 	t.Helper()
+	StoreContractCaps(t, s, StoreCaps{})
+}
+
+// StoreCaps are where a kind of store genuinely differs from a file system.
+type StoreCaps struct {
+	// ImplicitFolders: folders are key prefixes (S3), so a Put into a
+	// folder no one made succeeds, the folder then exists, and it is gone
+	// again once nothing lies under it.
+	ImplicitFolders bool
+}
+
+// StoreContractCaps is StoreContract for a store with caps.
+func StoreContractCaps(t *testing.T, s Store, caps StoreCaps) {
+	t.Helper()
 	ctx := context.Background()
 	if err := s.Mkdir(ctx, "J"); err != nil {
 		t.Fatalf("mkdir: %v", err)
@@ -52,8 +66,23 @@ func StoreContract(t *testing.T, s Store) {
 	if _, err := s.Open(ctx, "nope/x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("open in a missing folder: %v", err)
 	}
-	if err := s.Put(ctx, "nope/x", strings.NewReader("x"), 1); err == nil {
-		t.Fatal("put into a missing folder succeeded")
+	if !caps.ImplicitFolders {
+		if err := s.Put(ctx, "nope/x", strings.NewReader("x"), 1); err == nil {
+			t.Fatal("put into a missing folder succeeded")
+		}
+	} else {
+		if err := s.Put(ctx, "nope/x", strings.NewReader("x"), 1); err != nil {
+			t.Fatalf("put into a folder no one made: %v", err)
+		}
+		if st, err := s.Stat(ctx, "nope"); err != nil || !st.Dir || st.Name != "nope" {
+			t.Fatalf("stat of the folder a put made: %+v, %v", st, err)
+		}
+		if err := s.Remove(ctx, "nope/x"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Stat(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a folder of nothing but a removed file is still there: %v", err)
+		}
 	}
 	if err := s.Remove(ctx, "J/b.c4gh"); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package clients moves bundles to and from where they are kept: a local
-// folder or a WebDAV server such as Nextcloud (S3 is to come). The client
+// folder, a WebDAV server such as Nextcloud, or an S3 bucket. The client
 // uploads through it and the gateway watches inboxes through it, so each
 // kind of storage is implemented once, behind one small interface.
 package clients
@@ -34,6 +34,13 @@ type Store interface {
 	Mkdir(ctx context.Context, path string) error
 }
 
+// Resumer is a Store that can continue an interrupted upload. id names
+// the content (its SHA-256, say): a later call with the same path, size
+// and id keeps the parts already stored and sends only the rest.
+type Resumer interface {
+	PutResumable(ctx context.Context, path string, r io.Reader, size int64, id string) error
+}
+
 // Info describes a stored file or folder.
 type Info struct {
 	Name    string
@@ -48,14 +55,37 @@ type Credentials struct {
 	Password string
 }
 
+// OpenOptions are what OpenWith needs besides the target URL.
+type OpenOptions struct {
+	// Credentials are the WebDAV user and password. S3 ignores them: it
+	// takes its keys from the AWS chain (AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY, or a profile), see S3Options.
+	Credentials
+	// S3 configures s3:// targets: the endpoint of an S3-compatible
+	// server, region, profile, part size, KeepPartial.
+	S3 S3Options
+	// ChunkSize is the chunk size of Nextcloud's chunked upload
+	// (DefaultChunkSize if zero).
+	ChunkSize int64
+}
+
 // Open returns the store a target URL names:
 //
 //	file:///srv/inbox/THL_1234_14.02.00_2023/
 //	https://cloud.example.fi/remote.php/dav/files/alice/THL_1234_14.02.00_2023/
+//	s3://bucket/inbox/THL_1234_14.02.00_2023/
 //
 // Credentials in the URL itself are refused: a password in a URL ends up
-// in shell history and process lists.
+// in shell history and process lists. Open is OpenWith with only
+// credentials; s3:// targets then go to AWS with default options.
 func Open(target string, cred Credentials) (Store, error) {
+	return OpenWith(context.Background(), target, OpenOptions{Credentials: cred})
+}
+
+// OpenWith is Open with options for every kind of store; ctx bounds only
+// the opening (reading the AWS configuration), not the store's later use.
+func OpenWith(ctx context.Context, target string, o OpenOptions) (Store, error) {
+	cred := o.Credentials
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q is not a URL: %v", ErrTarget, target, err)
@@ -77,9 +107,21 @@ func Open(target string, cred Credentials) (Store, error) {
 		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("%w: plain http is allowed only to this machine; use https", ErrTarget)
 		}
-		return NewWebDAV(u.String(), cred), nil
+		chunk := o.ChunkSize
+		if chunk <= 0 {
+			chunk = DefaultChunkSize
+		}
+		return NewWebDAVChunked(u.String(), cred, chunk), nil
+	case "s3":
+		if u.User != nil {
+			return nil, fmt.Errorf("%w: put no keys in the URL; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile", ErrTarget)
+		}
+		if u.Host == "" || u.Port() != "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w: %q: S3 targets look like s3://bucket/folder/", ErrTarget, target)
+		}
+		return NewS3(ctx, u.Host, u.Path, o.S3)
 	}
-	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud) or file:///…", ErrTarget, target)
+	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud), s3://bucket/… or file:///…", ErrTarget, target)
 }
 
 func isLoopback(host string) bool {

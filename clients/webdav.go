@@ -2,10 +2,14 @@ package clients
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,15 +21,36 @@ import (
 // Content-Length (never chunked transfer encoding, which PHP-based servers
 // turn into empty files) under a hidden temporary name, then a MOVE puts
 // them in place, so no one ever sees a partial file.
+//
+// On Nextcloud (a base URL under /remote.php/dav/files/USER/) files larger
+// than one chunk go up with chunked upload v2 instead: numbered chunks in
+// /remote.php/dav/uploads/USER/ID, assembled by a final MOVE. The upload
+// ID comes from the content's identity, so an upload interrupted by a
+// crash, Ctrl-C or a lost connection resumes by listing the chunks already
+// there. Unfinished upload folders are left for that (Nextcloud expires
+// them after a day).
 type WebDAV struct {
-	c    *gowebdav.Client
-	http *http.Client
-	base string
-	cred Credentials
+	c       *gowebdav.Client
+	http    *http.Client
+	base    string
+	cred    Credentials
+	uploads string // Nextcloud's uploads URL for the user, or ""
+	chunk   int64
+	plain   bool // the server has no chunked upload: use plain PUTs
 }
+
+// DefaultChunkSize is the chunk size of Nextcloud uploads: large enough
+// for throughput, small enough that a lost connection costs little.
+const DefaultChunkSize = 16 << 20
 
 // NewWebDAV returns the store rooted at base, an http(s) URL.
 func NewWebDAV(base string, cred Credentials) *WebDAV {
+	return NewWebDAVChunked(base, cred, DefaultChunkSize)
+}
+
+// NewWebDAVChunked is NewWebDAV with another chunk size for Nextcloud's
+// chunked upload; Nextcloud needs at least 5 MiB.
+func NewWebDAVChunked(base string, cred Credentials, chunk int64) *WebDAV {
 	// Preemptive authentication with our own Authenticator: gowebdav's
 	// negotiating one buffers a whole upload in memory to replay it.
 	c := gowebdav.NewAuthClient(base, gowebdav.NewPreemptiveAuth(&basicAuth{cred}))
@@ -37,7 +62,14 @@ func NewWebDAV(base string, cred Credentials) *WebDAV {
 		TLSHandshakeTimeout:   30 * time.Second,
 	}
 	c.SetTransport(transport)
-	return &WebDAV{c: c, http: &http.Client{Transport: transport}, base: strings.TrimSuffix(base, "/") + "/", cred: cred}
+	w := &WebDAV{c: c, http: &http.Client{Transport: transport}, base: strings.TrimSuffix(base, "/") + "/", cred: cred, chunk: chunk}
+	if i := strings.Index(w.base, "/remote.php/dav/files/"); i >= 0 {
+		rest := w.base[i+len("/remote.php/dav/files/"):]
+		if user, _, ok := strings.Cut(rest, "/"); ok && user != "" {
+			w.uploads = w.base[:i] + "/remote.php/dav/uploads/" + user + "/"
+		}
+	}
+	return w
 }
 
 // url returns the address of a store path, each element escaped.
@@ -53,13 +85,23 @@ func (w *WebDAV) url(p string) string {
 // creates any missing parent folders, and a store must never create a
 // journal folder by uploading into it.
 func (w *WebDAV) put(ctx context.Context, p string, r io.Reader, size int64) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, w.url(p), r)
+	return w.do(ctx, http.MethodPut, w.url(p), p, r, size, nil)
+}
+
+// do sends one request and maps its status. A body always goes with its
+// Content-Length: never chunked transfer encoding, which PHP-based servers
+// turn into empty files.
+func (w *WebDAV) do(ctx context.Context, method, u, p string, body io.Reader, size int64, headers map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
 	}
 	req.ContentLength = size
-	if size == 0 {
-		req.Body = http.NoBody
+	if size <= 0 {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	req.SetBasicAuth(w.cred.User, w.cred.Password)
 	resp, err := w.http.Do(req)
@@ -67,15 +109,67 @@ func (w *WebDAV) put(ctx context.Context, p string, r io.Reader, size int64) err
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
-		return &networkError{op: "put", path: p, err: err}
+		return &networkError{op: strings.ToLower(method), path: p, err: err}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch resp.StatusCode {
-	case http.StatusOK, http.StatusCreated, http.StatusNoContent:
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return statusErr("put", p, resp.StatusCode)
+	return statusErr(strings.ToLower(method), p, resp.StatusCode)
+}
+
+// PutResumable implements Resumer: Nextcloud's chunked upload for files
+// over one chunk, a plain Put otherwise or where the server lacks it.
+func (w *WebDAV) PutResumable(ctx context.Context, p string, r io.Reader, size int64, id string) error {
+	if w.uploads == "" || w.plain || size <= w.chunk {
+		return w.Put(ctx, p, r, size)
+	}
+	sum := sha256.Sum256([]byte(id + "\n" + p + "\n" + strconv.FormatInt(size, 10)))
+	upload := "siirto-" + hex.EncodeToString(sum[:12])
+	dir := w.uploads + upload + "/"
+	dest := w.url(p)
+	headers := map[string]string{"Destination": dest, "OC-Total-Length": strconv.FormatInt(size, 10)}
+
+	have := map[string]int64{}
+	err := w.do(ctx, "MKCOL", strings.TrimSuffix(dir, "/"), upload, nil, 0, map[string]string{"Destination": dest})
+	var se *StatusError
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed:
+		// The folder exists: an earlier run of this upload. Keep its chunks.
+		uc := gowebdav.NewAuthClient(w.uploads, gowebdav.NewPreemptiveAuth(&basicAuth{w.cred}))
+		uc.SetTransport(w.http.Transport)
+		chunks, lerr := uc.ReadDir(upload)
+		if lerr != nil {
+			return mapDAV("list", upload, lerr)
+		}
+		for _, c := range chunks {
+			have[c.Name()] = c.Size()
+		}
+	case errors.As(err, &se) && se.Status != http.StatusUnauthorized && se.Status < 500:
+		// Not Nextcloud after all (Apache at a Nextcloud-shaped path, say).
+		w.plain = true
+		return w.Put(ctx, p, r, size)
+	default:
+		return err
+	}
+
+	for n, off := 1, int64(0); off < size; n, off = n+1, off+w.chunk {
+		length := min(w.chunk, size-off)
+		name := fmt.Sprintf("%05d", n)
+		if have[name] == length {
+			if _, err := io.CopyN(io.Discard, r, length); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := w.do(ctx, http.MethodPut, dir+name, p, io.LimitReader(&ctxReader{ctx: ctx, r: r}, length), length, headers); err != nil {
+			return err
+		}
+	}
+	moveHeaders := map[string]string{"Destination": dest, "OC-Total-Length": headers["OC-Total-Length"], "Overwrite": "T"}
+	return w.do(ctx, "MOVE", dir+".file", p, nil, 0, moveHeaders)
 }
 
 // Stat implements Store.

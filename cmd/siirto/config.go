@@ -38,6 +38,11 @@ type target struct {
 	URL          string `toml:"url"`
 	User         string `toml:"user"`
 	PasswordFile string `toml:"password_file"`
+	// S3 targets: an S3-compatible server's endpoint, its region, and a
+	// profile of the shared AWS configuration holding the keys.
+	Endpoint string `toml:"endpoint"`
+	Region   string `toml:"region"`
+	Profile  string `toml:"profile"`
 }
 
 // configPath is --config, SIIRTO_CONFIG, or the user's config folder

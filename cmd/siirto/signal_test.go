@@ -5,6 +5,7 @@ package main
 import (
 	"archive/zip"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/siirto/siirto/internal/testserver"
 )
 
 // TestInterruptLeavesNothing runs the real binary, presses Ctrl-C (SIGINT)
@@ -78,4 +81,62 @@ func hasPart(dir string) bool {
 		}
 	}
 	return false
+}
+
+// TestUploadKilledThenResumed kills the real binary (SIGKILL: no cleanup
+// at all) after its first chunk reached a Nextcloud-shaped server, then
+// runs the same upload again: it finishes without resending that chunk,
+// and the bundle on the server passes every check with the key.
+func TestUploadKilledThenResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and uploads 40 MiB")
+	}
+	nc := testserver.NextcloudServer(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "siirto")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	mustRun(t, dir, "keygen", "--no-passphrase", "authority")
+	write(t, filepath.Join(dir, "journal_number.txt"), "2022/53\n")
+	data := make([]byte, 40<<20)
+	rand.NewChaCha8([32]byte{1}).Read(data)
+	write(t, filepath.Join(dir, "extract", "table.bin"), string(data))
+	mustRun(t, dir, "encrypt", "--store", "-r", "authority.pub", "extract")
+
+	folder := filepath.Join(nc.Root, "2022_53")
+	write(t, filepath.Join(folder, "journal_number.txt"), "2022/53\n")
+	to := nc.URL + "2022_53/"
+	args := []string{"--quiet", "upload", "--user", nc.User, "--to", to, "extract.json"}
+
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SIIRTO_PASSWORD="+nc.Password)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for nc.ChunksSent() < 1 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no chunk arrived")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(folder, "extract.c4gh")); err == nil {
+		t.Fatal("the payload appeared although the upload was killed")
+	}
+	before := nc.ChunksSent()
+
+	t.Setenv("SIIRTO_PASSWORD", nc.Password)
+	mustRun(t, dir, args...)
+	if resent, total := nc.ChunksSent()-before, 3; resent >= total {
+		t.Errorf("the resumed upload sent %d of %d chunks again", resent, total)
+	}
+	if n := len(nc.Uploads()); n != 0 {
+		t.Errorf("%d upload folders left", n)
+	}
+	mustRun(t, dir, "verify", "--journal-folder", "--key", "authority.sec", folder)
 }

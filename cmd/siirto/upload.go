@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/siirto/siirto/clients"
@@ -22,9 +23,11 @@ func uploadCommand(env *environment) *cli.Command {
 		Usage:     "send bundles into the journal folder on the transfer service",
 		ArgsUsage: "BUNDLE...",
 		Description: `Sends each bundle (NAME.json, NAME.c4gh, NAME or a folder of bundles) to
-the journal folder --to names, over WebDAV (Nextcloud) or to a local folder:
+the journal folder --to names, over WebDAV (Nextcloud), to S3, or to a
+local folder:
 
    https://cloud.example.fi/remote.php/dav/files/alice/THL_1234_14.02.00_2023/
+   s3://extracts/inbox/THL_1234_14.02.00_2023/   (with --endpoint for MinIO, Ceph, Allas)
    file:///mnt/transfer/THL_1234_14.02.00_2023/
 
 Before sending a byte, siirto reads the folder's journal_number.txt and
@@ -35,9 +38,15 @@ name and is moved into place when complete; its size on the server is
 checked; the manifest goes last, marking the bundle complete for the
 authority. Network failures and server errors are retried with backoff.
 
-Running the same upload again is safe: bundles already there are skipped,
-and a half-sent payload is sent again. A different bundle under the same
-name is refused (E_EXISTS).
+Large files resume: on Nextcloud they go up in chunks (chunked upload v2),
+on S3 in multipart parts, and a rerun after a crash, a lost connection or
+Ctrl-C sends only what is missing. On S3, Ctrl-C abandons the parts unless
+--keep-partial. Running the same upload again is safe: bundles already
+there are skipped. A different bundle under the same name is refused
+(E_EXISTS).
+
+S3 keys come from the standard AWS chain (AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY, or --profile from ~/.aws).
 
 The user name comes from --user, SIIRTO_USER, the target in the config
 file, or the URL (https://alice@…); the password from --password-file,
@@ -59,6 +68,13 @@ configuration file (siirto --help names it) saves typing:
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user `NAME` on the transfer service", EnvVars: []string{"SIIRTO_USER"}},
 			&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE`", EnvVars: []string{"SIIRTO_PASSWORD_FILE"}},
 			&cli.IntFlag{Name: "retries", Value: 4, Usage: "retry a failed transfer `N` times, waiting 1, 2, 4… seconds"},
+			&cli.IntFlag{Name: "chunk-size", Value: 16, Usage: "`MiB` per chunk of Nextcloud's chunked upload (at least 5)", EnvVars: []string{"SIIRTO_CHUNK_SIZE"}},
+			&cli.StringFlag{Name: "endpoint", Usage: "S3: the `URL` of an S3-compatible server (MinIO, Ceph, Allas)", EnvVars: []string{"SIIRTO_S3_ENDPOINT"}},
+			&cli.StringFlag{Name: "region", Usage: "S3: the `REGION` to sign for", EnvVars: []string{"SIIRTO_S3_REGION"}},
+			&cli.StringFlag{Name: "profile", Usage: "S3: the AWS `PROFILE` holding the keys", EnvVars: []string{"SIIRTO_S3_PROFILE"}},
+			&cli.IntFlag{Name: "part-size", Value: 16, Usage: "S3: `MiB` per part of a multipart upload (at least 5)", EnvVars: []string{"SIIRTO_S3_PART_SIZE"}},
+			&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "S3: parts sent at once (`N`)", EnvVars: []string{"SIIRTO_S3_CONCURRENCY"}},
+			&cli.BoolFlag{Name: "keep-partial", Usage: "S3: on Ctrl-C keep the parts sent, so that the next run resumes"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
@@ -84,7 +100,15 @@ configuration file (siirto --help names it) saves typing:
 				}
 				cred.Password = p
 			}
-			store, err := clients.Open(to, cred)
+			if c.Int("chunk-size") < 5 || c.Int("part-size") < 5 {
+				return usageError{fmt.Errorf("--chunk-size and --part-size are at least 5 (MiB)")}
+			}
+			s3o := clients.S3Options{
+				Endpoint: firstOf(c.String("endpoint"), tgt.Endpoint), Region: firstOf(c.String("region"), tgt.Region),
+				Profile: firstOf(c.String("profile"), tgt.Profile), PartSize: int64(c.Int("part-size")) << 20,
+				Concurrency: c.Int("concurrency"), KeepPartial: c.Bool("keep-partial"),
+			}
+			store, err := clients.OpenWith(c.Context, to, clients.OpenOptions{Credentials: cred, S3: s3o, ChunkSize: int64(c.Int("chunk-size")) << 20})
 			if errors.Is(err, clients.ErrNotFound) {
 				return verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
 			}
@@ -141,8 +165,17 @@ configuration file (siirto --help names it) saves typing:
 	}
 }
 
+// isRemote reports whether the target needs a password (WebDAV); S3 has
+// its keys from the AWS chain, and local folders need none.
 func isRemote(target string) bool {
-	return len(target) > 4 && (target[:5] == "http:" || target[:6] == "https:")
+	return strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // remoteJournal reads journal_number.txt from the target folder and checks
@@ -216,7 +249,12 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 			return err
 		}
 		defer f.Close()
-		return u.store.Put(ctx, pName, &countingReader{r: f, fn: func(n int64) { u.bar.Set(u.sent + n) }}, m.Payload.Size)
+		body := &countingReader{r: f, fn: func(n int64) { u.bar.Set(u.sent + n) }}
+		if res, ok := u.store.(clients.Resumer); ok {
+			// The payload's SHA-256 names the upload, so a rerun resumes it.
+			return res.PutResumable(ctx, pName, body, m.Payload.Size, m.Payload.SHA256)
+		}
+		return u.store.Put(ctx, pName, body, m.Payload.Size)
 	})
 	if err != nil {
 		return false, err

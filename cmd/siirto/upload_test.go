@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,4 +58,50 @@ func TestUploadWebDAV(t *testing.T) {
 	t.Setenv("SIIRTO_PASSWORD", d.Password)
 	wantFail(t, dir, 6, verify.CodeFolderMissing, "upload", "--user", d.User, "--to", d.URL+"2022_53/", "cohort.json")
 	wantFail(t, dir, 2, verify.CodeTargetInvalid, "--config", "siirto.toml", "upload", "--to", "nosuch", "cohort.json")
+}
+
+// TestUploadS3 uploads to a journal folder in an S3 bucket on versitygw, a
+// real S3 server, with the keys from the AWS variables.
+func TestUploadS3(t *testing.T) {
+	srv := testserver.S3(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	dir := workspace(t)
+	mustRun(t, dir, "encrypt", "-r", "authority.pub", "cohort")
+
+	ctx := context.Background()
+	admin, err := clients.NewS3(ctx, srv.Bucket, "inbox/", clients.S3Options{Endpoint: srv.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Put(ctx, "2022_53/"+verify.JournalFile, strings.NewReader("2022/53\n"), 8); err != nil {
+		t.Fatal(err)
+	}
+	// The bundle is for THL/1234/14.02.00/2023: refused before a byte goes.
+	to := "s3://" + srv.Bucket + "/inbox/2022_53/"
+	wantFail(t, dir, 3, verify.CodeJournalMismatch, "upload", "--endpoint", srv.Endpoint, "--to", to, "cohort.json")
+	if _, err := admin.Stat(ctx, "2022_53/cohort.c4gh"); err == nil {
+		t.Fatal("a refused upload reached the bucket")
+	}
+
+	if err := admin.Put(ctx, "THL_1234_14.02.00_2023/"+verify.JournalFile, strings.NewReader("THL/1234/14.02.00/2023\n"), 23); err != nil {
+		t.Fatal(err)
+	}
+	to = "s3://" + srv.Bucket + "/inbox/THL_1234_14.02.00_2023/"
+	mustRun(t, dir, "upload", "--endpoint", srv.Endpoint, "--to", to, "cohort.json")
+	r, err := admin.Open(ctx, "THL_1234_14.02.00_2023/cohort.c4gh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r)
+	r.Close()
+	want, _ := os.ReadFile(filepath.Join(dir, "cohort.c4gh"))
+	if !bytes.Equal(got, want) {
+		t.Fatal("the payload in the bucket differs")
+	}
+	if out := mustRun(t, dir, "--json", "upload", "--endpoint", srv.Endpoint, "--to", to, "cohort"); !strings.Contains(out, `"already_there": true`) {
+		t.Fatalf("second upload: %s", out)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	wantFail(t, dir, 6, verify.CodeAuth, "upload", "--endpoint", srv.Endpoint, "--to", to, "cohort.json")
 }

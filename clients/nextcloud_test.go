@@ -1,0 +1,114 @@
+package clients_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/siirto/siirto/clients"
+	"github.com/siirto/siirto/internal/testserver"
+)
+
+func randomData(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{7}).Read(b)
+	return b
+}
+
+// failAfter returns its data and then an error, like a connection that
+// drops after n bytes.
+type failAfter struct {
+	r io.Reader
+	n int64
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("connection reset")
+	}
+	if int64(len(p)) > f.n {
+		p = p[:f.n]
+	}
+	n, err := f.r.Read(p)
+	f.n -= int64(n)
+	return n, err
+}
+
+func TestNextcloudChunkedResume(t *testing.T) {
+	nc := testserver.NextcloudServer(t)
+	const chunk = 5 << 20
+	s := clients.NewWebDAVChunked(nc.URL, clients.Credentials{User: nc.User, Password: nc.Password}, chunk)
+	ctx := context.Background()
+	if err := s.Mkdir(ctx, "2022_53"); err != nil {
+		t.Fatal(err)
+	}
+	data := randomData(4*chunk + 123)
+	const id = "sha256-of-the-payload"
+
+	// The connection drops during the third chunk.
+	err := s.PutResumable(ctx, "2022_53/big.c4gh", &failAfter{r: bytes.NewReader(data), n: 2*chunk + 1000}, int64(len(data)), id)
+	if err == nil {
+		t.Fatal("an upload whose source failed succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(nc.Root, "2022_53", "big.c4gh")); err == nil {
+		t.Fatal("the file appeared before the upload completed")
+	}
+	if n := len(nc.Uploads()); n != 1 {
+		t.Fatalf("%d upload folders kept for resuming, want 1", n)
+	}
+	sentBefore := nc.ChunksSent()
+
+	// Again, whole: the two chunks already there are not sent again.
+	if err := s.PutResumable(ctx, "2022_53/big.c4gh", bytes.NewReader(data), int64(len(data)), id); err != nil {
+		t.Fatal(err)
+	}
+	if resent := nc.ChunksSent() - sentBefore; resent != 3 {
+		t.Errorf("the resumed upload sent %d chunks, want the 3 missing ones", resent)
+	}
+	got, err := os.ReadFile(filepath.Join(nc.Root, "2022_53", "big.c4gh"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("assembled file differs: %v", err)
+	}
+	if n := len(nc.Uploads()); n != 0 {
+		t.Fatalf("%d upload folders left after completion", n)
+	}
+
+	// Other content under the same name is a new upload, never mixed with
+	// the old chunks.
+	other := randomData(2*chunk + 5)
+	other[0] ^= 1
+	if err := s.PutResumable(ctx, "2022_53/big.c4gh", bytes.NewReader(other), int64(len(other)), "another-sha256"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(filepath.Join(nc.Root, "2022_53", "big.c4gh"))
+	if !bytes.Equal(got, other) {
+		t.Fatal("the replacement differs")
+	}
+	// The stand-in is strict: a wrong password is refused there too.
+	bad := clients.NewWebDAVChunked(nc.URL, clients.Credentials{User: nc.User, Password: "x"}, chunk)
+	if err := bad.PutResumable(ctx, "2022_53/x", bytes.NewReader(data), int64(len(data)), "id"); !errors.Is(err, clients.ErrAuth) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	// And the whole store contract holds on it.
+	clients.StoreContract(t, s)
+}
+
+// TestChunkedFallsBackOnApache: Apache at a Nextcloud-shaped path has no
+// uploads endpoint, so the store uses one plain PUT.
+func TestChunkedFallsBackOnApache(t *testing.T) {
+	d := testserver.Apache(t)
+	s := clients.NewWebDAVChunked(d.URL, clients.Credentials{User: d.User, Password: d.Password}, 5<<20)
+	data := randomData(11 << 20)
+	if err := s.PutResumable(context.Background(), "big.c4gh", bytes.NewReader(data), int64(len(data)), "id"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(d.Root, "big.c4gh"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("fallback upload differs: %v", err)
+	}
+}
