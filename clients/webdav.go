@@ -1,7 +1,9 @@
 package clients
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -96,8 +98,8 @@ func (w *WebDAV) do(ctx context.Context, method, u, p string, body io.Reader, si
 	if err != nil {
 		return err
 	}
-	req.ContentLength = size
-	if size <= 0 {
+	req.ContentLength = size // -1: chunked transfer encoding, for unknown sizes only
+	if size == 0 || body == nil {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
 	for k, v := range headers {
@@ -127,16 +129,31 @@ func (w *WebDAV) PutResumable(ctx context.Context, p string, r io.Reader, size i
 	}
 	sum := sha256.Sum256([]byte(id + "\n" + p + "\n" + strconv.FormatInt(size, 10)))
 	upload := "siirto-" + hex.EncodeToString(sum[:12])
+	err := w.chunked(ctx, p, r, size, upload, map[string]int64{})
+	if errors.Is(err, errNoChunking) {
+		return w.Put(ctx, p, r, size)
+	}
+	return err
+}
+
+// errNoChunking: the server has no Nextcloud uploads endpoint; nothing was
+// read from the source yet.
+var errNoChunking = errors.New("no chunked upload")
+
+// chunked sends r as numbered chunks of the upload folder, then MOVEs
+// .file into place. With have != nil an existing folder is resumed:
+// chunks already there with the right size are skipped. Each chunk is
+// read into one buffer, so its Content-Length is known even when the
+// total is not; OC-Total-Length goes with every chunk when the size is
+// known, and always with the final MOVE.
+func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64, upload string, have map[string]int64) error {
 	dir := w.uploads + upload + "/"
 	dest := w.url(p)
-	headers := map[string]string{"Destination": dest, "OC-Total-Length": strconv.FormatInt(size, 10)}
-
-	have := map[string]int64{}
 	err := w.do(ctx, "MKCOL", strings.TrimSuffix(dir, "/"), upload, nil, 0, map[string]string{"Destination": dest})
 	var se *StatusError
 	switch {
 	case err == nil:
-	case errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed:
+	case have != nil && errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed:
 		// The folder exists: an earlier run of this upload. Keep its chunks.
 		uc := gowebdav.NewAuthClient(w.uploads, gowebdav.NewPreemptiveAuth(&basicAuth{w.cred}))
 		uc.SetTransport(w.http.Transport)
@@ -150,26 +167,51 @@ func (w *WebDAV) PutResumable(ctx context.Context, p string, r io.Reader, size i
 	case errors.As(err, &se) && se.Status != http.StatusUnauthorized && se.Status < 500:
 		// Not Nextcloud after all (Apache at a Nextcloud-shaped path, say).
 		w.plain = true
-		return w.Put(ctx, p, r, size)
+		return errNoChunking
 	default:
 		return err
 	}
-
-	for n, off := 1, int64(0); off < size; n, off = n+1, off+w.chunk {
-		length := min(w.chunk, size-off)
-		name := fmt.Sprintf("%05d", n)
-		if have[name] == length {
-			if _, err := io.CopyN(io.Discard, r, length); err != nil {
-				return err
-			}
-			continue
+	fail := func(err error) error {
+		if have == nil {
+			// A one-off upload cannot be resumed: do not leave its chunks.
+			_ = w.do(context.WithoutCancel(ctx), http.MethodDelete, strings.TrimSuffix(dir, "/"), upload, nil, 0, nil)
 		}
-		if err := w.do(ctx, http.MethodPut, dir+name, p, io.LimitReader(&ctxReader{ctx: ctx, r: r}, length), length, headers); err != nil {
-			return err
+		return err
+	}
+	headers := map[string]string{"Destination": dest}
+	if size >= 0 {
+		headers["OC-Total-Length"] = strconv.FormatInt(size, 10)
+	}
+	buf := make([]byte, w.chunk)
+	var total int64
+	for n := 1; ; n++ {
+		k, rerr := io.ReadFull(&ctxReader{ctx: ctx, r: r}, buf)
+		last := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
+		if rerr != nil && !last {
+			return fail(rerr)
+		}
+		if k == 0 && n > 1 {
+			break // the previous chunk ended exactly at the end
+		}
+		name := fmt.Sprintf("%05d", n)
+		if got, ok := have[name]; !ok || got != int64(k) || k == 0 {
+			if err := w.do(ctx, http.MethodPut, dir+name, p, bytes.NewReader(buf[:k]), int64(k), headers); err != nil {
+				return fail(err)
+			}
+		}
+		total += int64(k)
+		if last {
+			break
 		}
 	}
-	moveHeaders := map[string]string{"Destination": dest, "OC-Total-Length": headers["OC-Total-Length"], "Overwrite": "T"}
-	return w.do(ctx, "MOVE", dir+".file", p, nil, 0, moveHeaders)
+	if size >= 0 && total != size {
+		return fail(fmt.Errorf("put %s: %d bytes arrived, %d were announced", p, total, size))
+	}
+	move := map[string]string{"Destination": dest, "OC-Total-Length": strconv.FormatInt(total, 10), "Overwrite": "T"}
+	if err := w.do(ctx, "MOVE", dir+".file", p, nil, 0, move); err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // Stat implements Store.
@@ -212,11 +254,17 @@ func (w *WebDAV) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 	return r, nil
 }
 
-// Put implements Store. The size must be known: a streamed upload of
-// unknown length needs chunked upload, which plain WebDAV lacks.
+// Put implements Store. A file of unknown size (size < 0) goes to
+// Nextcloud in chunks that are announced one by one, and to other servers
+// in one PUT with chunked transfer encoding.
 func (w *WebDAV) Put(ctx context.Context, p string, r io.Reader, size int64) error {
-	if size < 0 {
-		return errors.New("webdav: the size of an upload must be known")
+	if size < 0 && w.uploads != "" && !w.plain {
+		id := make([]byte, 12)
+		_, _ = rand.Read(id)
+		err := w.chunked(ctx, p, r, size, "siirto-"+hex.EncodeToString(id), nil)
+		if !errors.Is(err, errNoChunking) {
+			return err
+		}
 	}
 	tmp := tempName(p)
 	if err := w.put(ctx, tmp, r, size); err != nil {

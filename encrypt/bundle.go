@@ -52,9 +52,6 @@ func ManifestName(bundle string) string { return bundle + ".json" }
 // comes last because it marks the bundle complete. On any error nothing
 // is left under the final names.
 func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) {
-	if (o.Zip == "") == (len(o.Files) == 0) {
-		return nil, errors.New("encrypt: give either a ready zip or files to pack")
-	}
 	payloadPath := filepath.Join(o.OutDir, PayloadName(o.Name))
 	manifestPath := filepath.Join(o.OutDir, ManifestName(o.Name))
 	if !o.Force {
@@ -64,14 +61,6 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 			}
 		}
 	}
-	var src *os.File
-	if o.Zip != "" {
-		if src, err = openReadyZip(o.Zip); err != nil {
-			return nil, err
-		}
-		defer src.Close()
-	}
-
 	tmp, err := os.CreateTemp(o.OutDir, "."+PayloadName(o.Name)+".part-")
 	if err != nil {
 		return nil, err
@@ -84,22 +73,7 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 			os.Remove(tmp.Name())
 		}
 	}()
-	w, err := NewWriter(out, o.Sender, o.Recipients, o.Engine)
-	if err != nil {
-		return nil, err
-	}
-	hasListing := false
-	if src != nil {
-		var read int64
-		_, err = io.Copy(w, &progressReader{r: src, n: &read, fn: o.Progress, ctx: ctx})
-	} else {
-		_, err = Pack(ctx, w, o.Files, PackOptions{Store: o.Store, Progress: o.Progress})
-		hasListing = true
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if m, err = Seal(ctx, out, o); err != nil {
 		return nil, err
 	}
 	if err := out.Finish(); err != nil {
@@ -107,27 +81,6 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, err
-	}
-
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
-	// Even an ephemeral key is recorded: a verifier checks the header's
-	// writer key against it.
-	sender := Sender{PublicKey: w.Sender().String(), Ephemeral: o.Sender == nil}
-	m = &Manifest{
-		Format:        Format,
-		JournalNumber: o.JournalNumber,
-		Created:       now().UTC().Truncate(time.Second),
-		Tool:          o.Tool,
-		Payload:       sumsOf(PayloadName(o.Name), w.Ciphertext()),
-		Plaintext:     sumsOf(o.Name+".zip", w.Plaintext()),
-		Sender:        sender,
-		Listing:       hasListing,
-	}
-	for _, r := range o.Recipients {
-		m.Recipients = append(m.Recipients, Recipient{Fingerprint: r.Fingerprint()})
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -151,6 +104,62 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 		return nil, err
 	}
 	return m, syncDir(o.OutDir)
+}
+
+// Seal packs the files (or reads the ready zip), encrypts the zip into
+// dst and returns the manifest that describes what was written. It
+// writes no file of its own: WriteBundle gives it a payload file, and
+// siirto send an upload in progress.
+func Seal(ctx context.Context, dst io.Writer, o BundleOptions) (*Manifest, error) {
+	if (o.Zip == "") == (len(o.Files) == 0) {
+		return nil, errors.New("encrypt: give either a ready zip or files to pack")
+	}
+	var src *os.File
+	if o.Zip != "" {
+		var err error
+		if src, err = openReadyZip(o.Zip); err != nil {
+			return nil, err
+		}
+		defer src.Close()
+	}
+	w, err := NewWriter(dst, o.Sender, o.Recipients, o.Engine)
+	if err != nil {
+		return nil, err
+	}
+	hasListing := false
+	if src != nil {
+		var read int64
+		_, err = io.Copy(w, &progressReader{r: src, n: &read, fn: o.Progress, ctx: ctx})
+	} else {
+		_, err = Pack(ctx, w, o.Files, PackOptions{Store: o.Store, Progress: o.Progress})
+		hasListing = true
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	// Even an ephemeral key is recorded: a verifier checks the header's
+	// writer key against it.
+	m := &Manifest{
+		Format:        Format,
+		JournalNumber: o.JournalNumber,
+		Created:       now().UTC().Truncate(time.Second),
+		Tool:          o.Tool,
+		Payload:       sumsOf(PayloadName(o.Name), w.Ciphertext()),
+		Plaintext:     sumsOf(o.Name+".zip", w.Plaintext()),
+		Sender:        Sender{PublicKey: w.Sender().String(), Ephemeral: o.Sender == nil},
+		Listing:       hasListing,
+	}
+	for _, r := range o.Recipients {
+		m.Recipients = append(m.Recipients, Recipient{Fingerprint: r.Fingerprint()})
+	}
+	return m, nil
 }
 
 // payloadFile is where the payload is written: Finish writes anything

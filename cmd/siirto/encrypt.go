@@ -51,63 +51,13 @@ input and then in the current folder, and prints the number it used.
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("encrypt needs at least one INPUT file or folder")}
 			}
-			if err := env.cfg.defaults(c); err != nil {
-				return err
-			}
-			if len(c.StringSlice("recipient")) == 0 {
-				return usageError{fmt.Errorf("give the authority's public key with --recipient (or recipients in the config file)")}
-			}
-			inputs := c.Args().Slice()
-			recipients, err := loadPublicKeys(c.StringSlice("recipient"))
+			journal, _, err := env.localJournal(c)
 			if err != nil {
 				return err
 			}
-			journal, journalPath, err := findJournal(c.String("journal"), inputs[0])
+			opts, total, err := env.bundleOptions(c, journal)
 			if err != nil {
 				return err
-			}
-			env.say("journal.using", journal, journalPath)
-			opts := encrypt.BundleOptions{
-				JournalNumber: journal,
-				Recipients:    recipients,
-				OutDir:        c.String("out"),
-				Force:         c.Bool("force"),
-				Store:         c.Bool("store"),
-				Engine:        &encrypt.Options{Workers: c.Int("workers")},
-				Tool:          encrypt.Tool{Name: "siirto", Version: toolVersion()},
-			}
-			if p := c.String("sender-key"); p != "" {
-				if opts.Sender, err = env.loadSecretKey(c.Context, p, c.String("passphrase-file")); err != nil {
-					return err
-				}
-			}
-			var total int64
-			if opts.Name, opts.Zip, err = readyZip(inputs, c.String("name")); err != nil {
-				return err
-			}
-			if opts.Zip != "" {
-				st, err := os.Stat(opts.Zip)
-				if err != nil {
-					return err
-				}
-				total = st.Size()
-				env.say("encrypt.ready", opts.Zip, size(total))
-			} else {
-				files, skipped, err := encrypt.Plan(inputs)
-				if err != nil {
-					return err
-				}
-				for _, s := range skipped {
-					env.say("encrypt.skipped", s)
-				}
-				if opts.Name, err = packName(inputs, c.String("name")); err != nil {
-					return err
-				}
-				for _, f := range files {
-					total += f.Info.Size()
-				}
-				opts.Files = files
-				env.say("encrypt.packing", len(files), size(total), opts.Name)
 			}
 			if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 				return err
@@ -132,6 +82,77 @@ input and then in the current folder, and prints the number it used.
 				fmt.Sprintf(text("encrypt.done", env.lang), journal, payload, size(m.Payload.Size), m.Payload.SHA256, manifest))
 		},
 	}
+}
+
+// localJournal finds the journal number for encrypt: --journal, or
+// journal_number.txt beside the first input or here, and says which.
+func (env *environment) localJournal(c *cli.Context) (string, string, error) {
+	if err := env.cfg.defaults(c); err != nil {
+		return "", "", err
+	}
+	journal, from, err := findJournal(c.String("journal"), c.Args().First())
+	if err == nil {
+		env.say("journal.using", journal, from)
+	}
+	return journal, from, err
+}
+
+// bundleOptions turns the flags shared by encrypt and send into the
+// options of one bundle for journal, and the plaintext bytes to read.
+func (env *environment) bundleOptions(c *cli.Context, journal string) (opts encrypt.BundleOptions, total int64, err error) {
+	if err := env.cfg.defaults(c); err != nil {
+		return opts, 0, err
+	}
+	if len(c.StringSlice("recipient")) == 0 {
+		return opts, 0, usageError{fmt.Errorf("give the authority's public key with --recipient (or recipients in the config file)")}
+	}
+	inputs := c.Args().Slice()
+	recipients, err := loadPublicKeys(c.StringSlice("recipient"))
+	if err != nil {
+		return opts, 0, err
+	}
+	opts = encrypt.BundleOptions{
+		JournalNumber: journal,
+		Recipients:    recipients,
+		OutDir:        c.String("out"),
+		Force:         c.Bool("force"),
+		Store:         c.Bool("store"),
+		Engine:        &encrypt.Options{Workers: c.Int("workers")},
+		Tool:          encrypt.Tool{Name: "siirto", Version: toolVersion()},
+	}
+	if p := c.String("sender-key"); p != "" {
+		if opts.Sender, err = env.loadSecretKey(c.Context, p, c.String("passphrase-file")); err != nil {
+			return opts, 0, err
+		}
+	}
+	if opts.Name, opts.Zip, err = readyZip(inputs, c.String("name")); err != nil {
+		return opts, 0, err
+	}
+	if opts.Zip != "" {
+		st, err := os.Stat(opts.Zip)
+		if err != nil {
+			return opts, 0, err
+		}
+		total = st.Size()
+		env.say("encrypt.ready", opts.Zip, size(total))
+	} else {
+		files, skipped, err := encrypt.Plan(inputs)
+		if err != nil {
+			return opts, 0, err
+		}
+		for _, s := range skipped {
+			env.say("encrypt.skipped", s)
+		}
+		if opts.Name, err = packName(inputs, c.String("name")); err != nil {
+			return opts, 0, err
+		}
+		for _, f := range files {
+			total += f.Info.Size()
+		}
+		opts.Files = files
+		env.say("encrypt.packing", len(files), size(total), opts.Name)
+	}
+	return opts, total, nil
 }
 
 // readyZip decides whether the inputs are one ready zip, encrypted as-is.

@@ -89,6 +89,7 @@ var messages = map[string]verify.Text{
 	"progress.decrypt": {EN: "Decrypting", FI: "Puretaan", SV: "Dekrypterar"},
 	"progress.verify":  {EN: "Checking", FI: "Tarkistetaan", SV: "Kontrollerar"},
 	"progress.upload":  {EN: "Uploading", FI: "Lähetetään", SV: "Laddar upp"},
+	"progress.send":    {EN: "Sending", FI: "Lähetetään", SV: "Skickar"},
 	"upload.folder": {
 		EN: "Journal folder for journal number %s: %s",
 		FI: "Diaarikansio diaarinumerolle %s: %s",

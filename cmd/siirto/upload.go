@@ -63,59 +63,14 @@ configuration file (siirto --help names it) saves typing:
 
    SIIRTO_PASSWORD_FILE=~/.siirto-pass siirto upload --user alice \
      --to https://cloud.example.fi/remote.php/dav/files/alice/2022_53/ cohort.json`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "the journal folder's `URL`, or a target named in the config file", EnvVars: []string{"SIIRTO_TO"}, Required: true},
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user `NAME` on the transfer service", EnvVars: []string{"SIIRTO_USER"}},
-			&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE`", EnvVars: []string{"SIIRTO_PASSWORD_FILE"}},
+		Flags: append(targetFlags(),
 			&cli.IntFlag{Name: "retries", Value: 4, Usage: "retry a failed transfer `N` times, waiting 1, 2, 4… seconds"},
-			&cli.IntFlag{Name: "chunk-size", Value: 16, Usage: "`MiB` per chunk of Nextcloud's chunked upload (at least 5)", EnvVars: []string{"SIIRTO_CHUNK_SIZE"}},
-			&cli.StringFlag{Name: "endpoint", Usage: "S3: the `URL` of an S3-compatible server (MinIO, Ceph, Allas)", EnvVars: []string{"SIIRTO_S3_ENDPOINT"}},
-			&cli.StringFlag{Name: "region", Usage: "S3: the `REGION` to sign for", EnvVars: []string{"SIIRTO_S3_REGION"}},
-			&cli.StringFlag{Name: "profile", Usage: "S3: the AWS `PROFILE` holding the keys", EnvVars: []string{"SIIRTO_S3_PROFILE"}},
-			&cli.IntFlag{Name: "part-size", Value: 16, Usage: "S3: `MiB` per part of a multipart upload (at least 5)", EnvVars: []string{"SIIRTO_S3_PART_SIZE"}},
-			&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "S3: parts sent at once (`N`)", EnvVars: []string{"SIIRTO_S3_CONCURRENCY"}},
-			&cli.BoolFlag{Name: "keep-partial", Usage: "S3: on Ctrl-C keep the parts sent, so that the next run resumes"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("upload needs at least one BUNDLE")}
 			}
-			tgt, err := env.cfg.target(c.String("to"))
-			if err != nil {
-				return err
-			}
-			to := tgt.URL
-			cred := clients.Credentials{User: c.String("user")}
-			if cred.User == "" {
-				cred.User = tgt.User
-			}
-			passFile := c.String("password-file")
-			if passFile == "" {
-				passFile = tgt.PasswordFile
-			}
-			if isRemote(to) {
-				p, err := env.password(c.Context, passFile)
-				if err != nil {
-					return err
-				}
-				cred.Password = p
-			}
-			if c.Int("chunk-size") < 5 || c.Int("part-size") < 5 {
-				return usageError{fmt.Errorf("--chunk-size and --part-size are at least 5 (MiB)")}
-			}
-			s3o := clients.S3Options{
-				Endpoint: firstOf(c.String("endpoint"), tgt.Endpoint), Region: firstOf(c.String("region"), tgt.Region),
-				Profile: firstOf(c.String("profile"), tgt.Profile), PartSize: int64(c.Int("part-size")) << 20,
-				Concurrency: c.Int("concurrency"), KeepPartial: c.Bool("keep-partial"),
-			}
-			store, err := clients.OpenWith(c.Context, to, clients.OpenOptions{Credentials: cred, S3: s3o, ChunkSize: int64(c.Int("chunk-size")) << 20})
-			if errors.Is(err, clients.ErrNotFound) {
-				return verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
-			}
-			if err != nil {
-				return err
-			}
-			journal, err := remoteJournal(c.Context, store, to)
+			store, to, journal, err := env.openTarget(c)
 			if err != nil {
 				return err
 			}
@@ -163,6 +118,69 @@ configuration file (siirto --help names it) saves typing:
 			return env.result(map[string]any{"ok": true, "journal_number": journal, "target": to, "bundles": done}, lines...)
 		},
 	}
+}
+
+// targetFlags are the flags that name and reach a journal folder, shared
+// by upload and send.
+func targetFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "to", Aliases: []string{"t"}, Usage: "the journal folder's `URL`, or a target named in the config file", EnvVars: []string{"SIIRTO_TO"}, Required: true},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user `NAME` on the transfer service", EnvVars: []string{"SIIRTO_USER"}},
+		&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE`", EnvVars: []string{"SIIRTO_PASSWORD_FILE"}},
+		&cli.IntFlag{Name: "chunk-size", Value: 16, Usage: "`MiB` per chunk of Nextcloud's chunked upload (at least 5)", EnvVars: []string{"SIIRTO_CHUNK_SIZE"}},
+		&cli.StringFlag{Name: "endpoint", Usage: "S3: the `URL` of an S3-compatible server (MinIO, Ceph, Allas)", EnvVars: []string{"SIIRTO_S3_ENDPOINT"}},
+		&cli.StringFlag{Name: "region", Usage: "S3: the `REGION` to sign for", EnvVars: []string{"SIIRTO_S3_REGION"}},
+		&cli.StringFlag{Name: "profile", Usage: "S3: the AWS `PROFILE` holding the keys", EnvVars: []string{"SIIRTO_S3_PROFILE"}},
+		&cli.IntFlag{Name: "part-size", Value: 16, Usage: "S3: `MiB` per part of a multipart upload (at least 5)", EnvVars: []string{"SIIRTO_S3_PART_SIZE"}},
+		&cli.IntFlag{Name: "concurrency", Value: 4, Usage: "S3: parts sent at once (`N`)", EnvVars: []string{"SIIRTO_S3_CONCURRENCY"}},
+		&cli.BoolFlag{Name: "keep-partial", Usage: "S3: on Ctrl-C keep the parts sent, so that the next run resumes"},
+	}
+}
+
+// openTarget opens the store --to names, with the credentials and options
+// of the flags and the config file, and reads and checks its journal
+// folder. It returns the store, the target URL and the journal number.
+func (env *environment) openTarget(c *cli.Context) (clients.Store, string, string, error) {
+	tgt, err := env.cfg.target(c.String("to"))
+	if err != nil {
+		return nil, "", "", err
+	}
+	to := tgt.URL
+	cred := clients.Credentials{User: c.String("user")}
+	if cred.User == "" {
+		cred.User = tgt.User
+	}
+	passFile := c.String("password-file")
+	if passFile == "" {
+		passFile = tgt.PasswordFile
+	}
+	if isRemote(to) {
+		p, err := env.password(c.Context, passFile)
+		if err != nil {
+			return nil, "", "", err
+		}
+		cred.Password = p
+	}
+	if c.Int("chunk-size") < 5 || c.Int("part-size") < 5 {
+		return nil, "", "", usageError{fmt.Errorf("--chunk-size and --part-size are at least 5 (MiB)")}
+	}
+	s3o := clients.S3Options{
+		Endpoint: firstOf(c.String("endpoint"), tgt.Endpoint), Region: firstOf(c.String("region"), tgt.Region),
+		Profile: firstOf(c.String("profile"), tgt.Profile), PartSize: int64(c.Int("part-size")) << 20,
+		Concurrency: c.Int("concurrency"), KeepPartial: c.Bool("keep-partial"),
+	}
+	store, err := clients.OpenWith(c.Context, to, clients.OpenOptions{Credentials: cred, S3: s3o, ChunkSize: int64(c.Int("chunk-size")) << 20})
+	if errors.Is(err, clients.ErrNotFound) {
+		return nil, "", "", verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	journal, err := remoteJournal(c.Context, store, to)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return store, to, journal, nil
 }
 
 // isRemote reports whether the target needs a password (WebDAV); S3 has

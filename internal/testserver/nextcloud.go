@@ -24,7 +24,7 @@ import (
 //
 //   - MKCOL uploads/USER/ID with a Destination header starts an upload;
 //   - PUT uploads/USER/ID/N (N = 1..10000) adds a chunk; every chunk PUT
-//     must carry the same Destination and OC-Total-Length, a
+//     must carry the same Destination (and OC-Total-Length, if any), a
 //     Content-Length (chunked transfer encoding is refused: behind PHP it
 //     makes empty files), and all chunks but the last at least 5 MiB;
 //   - MOVE uploads/USER/ID/.file assembles the chunks in numeric order
@@ -108,8 +108,11 @@ func (nc *Nextcloud) upload(w http.ResponseWriter, r *http.Request, rel string, 
 			http.Error(w, "a chunk needs a Content-Length", http.StatusLengthRequired)
 			return
 		}
-		if r.Header.Get("Destination") == "" || r.Header.Get("OC-Total-Length") == "" {
-			http.Error(w, "a chunk needs Destination and OC-Total-Length", http.StatusBadRequest)
+		// OC-Total-Length on chunks is optional (Nextcloud checks the quota
+		// with it early); a streamed upload of unknown length omits it and
+		// gives it on the final MOVE, where it is required.
+		if r.Header.Get("Destination") == "" {
+			http.Error(w, "a chunk needs a Destination", http.StatusBadRequest)
 			return
 		}
 		if err := nc.sameUpload(dir, r); err != nil {
