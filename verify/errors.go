@@ -68,6 +68,9 @@ const (
 	CodeServer             Code = "E_SERVER"
 	CodeNetwork            Code = "E_NETWORK"
 	CodeUploadMismatch     Code = "E_UPLOAD_MISMATCH"
+	CodeReceiptInvalid     Code = "E_RECEIPT_INVALID"
+	CodeNoReceipt          Code = "E_NO_RECEIPT"
+	CodeRejected           Code = "E_REJECTED"
 )
 
 // Class groups codes by who must act; it decides the exit status.
@@ -461,6 +464,21 @@ func init() {
 		Text{"Run the upload again; if it happens again, tell the authority.",
 			"Aja lähetys uudelleen; jos näin käy taas, ilmoita viranomaiselle.",
 			"Kör uppladdningen igen; om det händer igen, meddela myndigheten."})
+	def(CodeReceiptInvalid, ClassRemote,
+		Text{"The receipt cannot be trusted.", "Kuittiin ei voi luottaa.", "Kvittot går inte att lita på."},
+		Text{"Do not rely on it: tell the authority, and do not delete your local copies yet.",
+			"Älä luota siihen: ilmoita viranomaiselle äläkä vielä poista paikallisia kopioitasi.",
+			"Lita inte på det: meddela myndigheten och radera inte dina lokala kopior ännu."})
+	def(CodeNoReceipt, ClassRemote,
+		Text{"There is no receipt for the bundle yet.", "Paketille ei ole vielä kuittia.", "Det finns ännu inget kvitto för paketet."},
+		Text{"The authority's gateway has not processed it yet: wait and ask again, or use --wait.",
+			"Viranomaisen yhdyskäytävä ei ole vielä käsitellyt sitä: odota ja kysy uudelleen, tai käytä valitsinta --wait.",
+			"Myndighetens gateway har inte behandlat det ännu: vänta och fråga igen, eller använd --wait."})
+	def(CodeRejected, ClassBundle,
+		Text{"The authority's gateway rejected the bundle.", "Viranomaisen yhdyskäytävä hylkäsi paketin.", "Myndighetens gateway avvisade paketet."},
+		Text{"Read the reason in the receipt, fix it, and send the bundle again under a new name.",
+			"Lue syy kuitista, korjaa se ja lähetä paketti uudelleen uudella nimellä.",
+			"Läs orsaken i kvittot, åtgärda den och skicka paketet igen med ett nytt namn."})
 	def(CodeInternal, ClassInternal,
 		Text{"Something unexpected went wrong.", "Jotain odottamatonta tapahtui.", "Något oväntat gick fel."},
 		Text{"Try again; if it happens again, report it with the message above.",

@@ -105,6 +105,26 @@ var messages = map[string]verify.Text{
 		FI: "%s oli jo diaarinumeron %s kansiossa; mitään ei lähetetty uudelleen.",
 		SV: "%s fanns redan i mappen för diarienummer %s; inget skickades igen.",
 	},
+	"status.accepted": {
+		EN: "The authority received %s on %s: %s, SHA-256 %s, as sent.",
+		FI: "Viranomainen vastaanotti paketin %s %s: %s, SHA-256 %s, kuten lähetettiin.",
+		SV: "Myndigheten tog emot %s den %s: %s, SHA-256 %s, som det skickades.",
+	},
+	"status.rejected": {
+		EN: "The authority's gateway rejected %s on %s: %s (%s)\n  %s",
+		FI: "Viranomaisen yhdyskäytävä hylkäsi paketin %s %s: %s (%s)\n  %s",
+		SV: "Myndighetens gateway avvisade %s den %s: %s (%s)\n  %s",
+	},
+	"status.clean.ask": {
+		EN: "The authority has the data. Delete these permanently?\n  %s\n[y/N] ",
+		FI: "Viranomaisella on aineisto. Poistetaanko nämä pysyvästi?\n  %s\n[k/E] ",
+		SV: "Myndigheten har materialet. Radera dessa permanent?\n  %s\n[j/N] ",
+	},
+	"status.cleaned": {
+		EN: "Deleted %d local copies. Empty the trash too if your desktop moved anything there.",
+		FI: "Poistettiin %d paikallista kopiota. Tyhjennä myös roskakori, jos työpöytä siirsi sinne jotain.",
+		SV: "Raderade %d lokala kopior. Töm också papperskorgen om skrivbordet flyttade något dit.",
+	},
 	"password.prompt": {
 		EN: "Password (app password) for the transfer service: ",
 		FI: "Siirtopalvelun salasana (sovellussalasana): ",

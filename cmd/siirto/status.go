@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/siirto/siirto/clients"
+	"github.com/siirto/siirto/encrypt"
+	"github.com/siirto/siirto/verify"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+func statusCommand(env *environment) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show the authority's receipt for a sent bundle, and clean up after it",
+		ArgsUsage: "BUNDLE",
+		Description: `Reads the receipt the authority's gateway writes beside a bundle in the
+journal folder (NAME.receipt.json), checks its signature and that it
+answers exactly this bundle, and shows it: accepted, with the size and
+SHA-256 as received, or rejected, with the reason and what to do.
+
+The signature is checked with --receipt-key, the target's receipt_key in
+the config file, or else the gateway's receipt-key.pub in the journal
+folder (which uploaders cannot change).
+
+--wait waits for the receipt (checking every --interval) up to --timeout.
+After an accepted receipt, --clean PATH... offers to delete your local
+copies permanently, as the authority's instructions require, after asking
+for confirmation (or at once with --yes). Empty the trash afterwards if
+your desktop moved anything there.
+
+Exit status: 0 accepted, 3 rejected, 6 no receipt yet or unreachable.
+
+   siirto status --to findata --wait cohort.json
+   siirto status --to findata --clean cohort/ --clean cohort.c4gh cohort.json`,
+		Flags: append(targetFlags(),
+			&cli.BoolFlag{Name: "wait", Aliases: []string{"w"}, Usage: "wait until the receipt arrives"},
+			&cli.DurationFlag{Name: "timeout", Value: time.Hour, Usage: "give up waiting after `DURATION`"},
+			&cli.DurationFlag{Name: "interval", Value: 10 * time.Second, Usage: "check every `DURATION` while waiting"},
+			&cli.StringFlag{Name: "receipt-key", Usage: "the gateway's receipt public key `FILE`", EnvVars: []string{"SIIRTO_RECEIPT_KEY"}},
+			&cli.StringSliceFlag{Name: "clean", Usage: "after an accepted receipt, delete this local `PATH` (repeat for several)"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "delete the --clean paths without asking"},
+		),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError{fmt.Errorf("status takes one BUNDLE")}
+			}
+			store, _, _, err := env.openTarget(c)
+			if err != nil {
+				return err
+			}
+			name := bundleName(c.Args().First())
+			manifest, err := bundleManifest(c.Context, store, c.Args().First(), name)
+			if err != nil {
+				return err
+			}
+			key, err := env.receiptKey(c, store)
+			if err != nil {
+				return err
+			}
+			r, err := awaitReceipt(c, store, name, key)
+			if err != nil {
+				return err
+			}
+			if err := r.For(name, manifest); err != nil {
+				return err
+			}
+			if r.Status == verify.ReceiptRejected {
+				advice := verify.Lookup(r.Code).Advice.In(env.lang)
+				if r.Advice != nil {
+					advice = r.Advice.In(env.lang)
+				}
+				_ = env.result(map[string]any{"ok": false, "receipt": r},
+					fmt.Sprintf(text("status.rejected", env.lang), name, r.Time.Local().Format(time.DateTime), verify.Lookup(r.Code).Title.In(env.lang), r.Code, advice))
+				return reported{exit: exitCode(verify.CodeRejected)}
+			}
+			cleaned, err := env.clean(c)
+			if err != nil {
+				return err
+			}
+			return env.result(map[string]any{"ok": true, "receipt": r, "cleaned": cleaned},
+				fmt.Sprintf(text("status.accepted", env.lang), name, r.Time.Local().Format(time.DateTime), size(r.Payload.Size), r.Payload.SHA256))
+		},
+	}
+}
+
+// bundleName is NAME for NAME, NAME.json, NAME.c4gh or a path to them.
+func bundleName(arg string) string {
+	base := filepath.Base(arg)
+	for _, ext := range []string{".json", ".c4gh"} {
+		if n, ok := strings.CutSuffix(base, ext); ok {
+			return n
+		}
+	}
+	return base
+}
+
+// bundleManifest is the local manifest if there is one, else the one in
+// the journal folder: the receipt must answer exactly it.
+func bundleManifest(ctx context.Context, store clients.Store, arg, name string) ([]byte, error) {
+	local := filepath.Join(filepath.Dir(arg), encrypt.ManifestName(name))
+	if data, err := os.ReadFile(local); err == nil {
+		return data, nil
+	}
+	r, err := store.Open(ctx, encrypt.ManifestName(name))
+	if errors.Is(err, clients.ErrNotFound) {
+		return nil, verify.Errorf(verify.CodeManifestMissing, "%s is neither here nor in the journal folder", encrypt.ManifestName(name))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
+}
+
+// receiptKey is --receipt-key, else the gateway's key in the folder.
+func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519.PublicKey, error) {
+	if p := c.String("receipt-key"); p != "" {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		return verify.ParseReceiptKey(data)
+	}
+	r, err := store.Open(c.Context, verify.ReceiptKeyFile)
+	if errors.Is(err, clients.ErrNotFound) {
+		return nil, verify.Errorf(verify.CodeReceiptInvalid, "no %s in the journal folder and no --receipt-key: nothing to check a receipt with", verify.ReceiptKeyFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return nil, err
+	}
+	return verify.ParseReceiptKey(data)
+}
+
+// awaitReceipt reads the receipt, waiting for it with --wait.
+func awaitReceipt(c *cli.Context, store clients.Store, name string, key ed25519.PublicKey) (*verify.Receipt, error) {
+	deadline := time.Now().Add(c.Duration("timeout"))
+	for {
+		r, err := store.Open(c.Context, verify.ReceiptName(name))
+		if err == nil {
+			data, rerr := io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
+			r.Close()
+			if rerr != nil {
+				return nil, rerr
+			}
+			return verify.ParseReceipt(data, key)
+		}
+		if !errors.Is(err, clients.ErrNotFound) {
+			return nil, err
+		}
+		if !c.Bool("wait") || time.Now().After(deadline) {
+			return nil, verify.Errorf(verify.CodeNoReceipt, "no %s in the journal folder yet", verify.ReceiptName(name))
+		}
+		select {
+		case <-time.After(c.Duration("interval")):
+		case <-c.Context.Done():
+			return nil, c.Context.Err()
+		}
+	}
+}
+
+// clean deletes the --clean paths after confirmation, and returns them.
+func (env *environment) clean(c *cli.Context) ([]string, error) {
+	paths := c.StringSlice("clean")
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			return nil, err
+		}
+	}
+	if !c.Bool("yes") {
+		in, ok := env.stdin.(*os.File)
+		if !ok || !term.IsTerminal(int(in.Fd())) {
+			return nil, usageError{fmt.Errorf("--clean asks for confirmation on a terminal; add --yes to delete without asking")}
+		}
+		fmt.Fprintf(env.stderr, text("status.clean.ask", env.lang), strings.Join(paths, "\n  "))
+		answer, _ := bufio.NewReader(in).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" && a != "k" && a != "kyllä" && a != "j" && a != "ja" {
+			return nil, nil
+		}
+	}
+	for _, p := range paths {
+		if err := os.RemoveAll(p); err != nil {
+			return nil, err
+		}
+	}
+	env.say("status.cleaned", len(paths))
+	return paths, nil
+}
