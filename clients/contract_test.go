@@ -32,6 +32,9 @@ func StoreContractCaps(t *testing.T, s Store, caps StoreCaps) {
 	if err := s.Mkdir(ctx, "J"); err != nil {
 		t.Fatalf("mkdir: %v", err)
 	}
+	if err := s.Mkdir(ctx, "J"); err != nil {
+		t.Fatalf("mkdir of an existing folder: %v", err)
+	}
 	body := strings.Repeat("payload ", 100000)
 	if err := s.Put(ctx, "J/b.c4gh", strings.NewReader(body), int64(len(body))); err != nil {
 		t.Fatalf("put: %v", err)

@@ -127,13 +127,19 @@ func (l *Local) Remove(_ context.Context, p string) error {
 	return mapLocal("remove", p, os.Remove(f))
 }
 
-// Mkdir implements Store.
+// Mkdir implements Store. A folder that already exists is no error.
 func (l *Local) Mkdir(_ context.Context, p string) error {
 	f, err := l.file(p)
 	if err != nil {
 		return err
 	}
-	return mapLocal("mkdir", p, os.Mkdir(f, 0o700))
+	err = os.Mkdir(f, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		if st, serr := os.Stat(f); serr == nil && st.IsDir() {
+			return nil
+		}
+	}
+	return mapLocal("mkdir", p, err)
 }
 
 func infoOf(st fs.FileInfo) Info {

@@ -3,12 +3,15 @@ package clients_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/internal/testserver"
@@ -110,5 +113,73 @@ func TestChunkedFallsBackOnApache(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(d.Root, "big.c4gh"))
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("fallback upload differs: %v", err)
+	}
+}
+
+// TestNextcloudCutResume cuts the connection to the Nextcloud stand-in in
+// the middle of the third of six chunks: the upload fails temporarily,
+// and the next one sends only the chunks that are missing.
+func TestNextcloudCutResume(t *testing.T) {
+	nc := testserver.NextcloudServer(t)
+	u, err := url.Parse(nc.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testserver.CutProxy(t, u.Host)
+	u.Host = p.Addr
+	const chunk = 5 << 20
+	s := clients.NewWebDAVChunked(u.String(), clients.Credentials{User: nc.User, Password: nc.Password}, chunk)
+	ctx := context.Background()
+	if err := s.Mkdir(ctx, "2022_53"); err != nil {
+		t.Fatal(err)
+	}
+	data := randomData(5*chunk + 1<<20) // 26 MiB: six chunks
+	const total = 6
+	const id = "sha256-of-the-payload"
+
+	p.CutAfter(12 << 20)
+	err = s.PutResumable(ctx, "2022_53/big.c4gh", bytes.NewReader(data), int64(len(data)), id)
+	if err == nil || !clients.Temporary(err) || !errors.Is(err, clients.ErrNetwork) {
+		t.Fatalf("the upload whose connection was cut: %v, want a temporary network error", err)
+	}
+	t.Logf("the cut upload: %v", err)
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d connections, want 1", p.Cuts())
+	}
+	if n := nc.ChunksSent(); n != 2 {
+		t.Fatalf("%d chunks stored before the cut, want 2", n)
+	}
+	if _, err := os.Stat(filepath.Join(nc.Root, "2022_53", "big.c4gh")); err == nil {
+		t.Fatal("the file appeared before the upload completed")
+	}
+	if n := len(nc.Uploads()); n != 1 {
+		t.Fatalf("%d upload folders kept for resuming, want 1", n)
+	}
+
+	before, wire := nc.ChunksSent(), p.Sent()
+	// As siirto upload does: retry what is temporary. Right after a cut the
+	// server may still hold the aborted chunk's lock (423).
+	for attempt := 0; ; attempt++ {
+		err := s.PutResumable(ctx, "2022_53/big.c4gh", bytes.NewReader(data), int64(len(data)), id)
+		if err == nil {
+			break
+		}
+		if !clients.Temporary(err) || attempt == 5 {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if resent := nc.ChunksSent() - before; resent != total-2 {
+		t.Errorf("the resumed upload sent %d chunks, want the %d missing ones", resent, total-2)
+	}
+	if sent := p.Sent() - wire; sent >= int64(len(data))-2*chunk+64<<10 {
+		t.Errorf("the resumed upload sent %d bytes for %d missing", sent, len(data)-2*chunk)
+	}
+	got, err := os.ReadFile(filepath.Join(nc.Root, "2022_53", "big.c4gh"))
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("the assembled file differs: %v", err)
+	}
+	if n := len(nc.Uploads()); n != 0 {
+		t.Fatalf("%d upload folders left after completion", n)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -52,6 +53,9 @@ type S3Options struct {
 	Concurrency int
 	// Profile names a profile in the shared AWS config files.
 	Profile string
+	// InstanceMetadata lets the SDK take keys from the EC2 instance
+	// metadata service, for a gateway running on EC2. Off by default.
+	InstanceMetadata bool
 	// KeepPartial keeps the parts of a multipart upload that was cancelled
 	// (context cancelled), so that the next Put of the same key resumes it.
 	// Without it a cancel aborts the upload. Failures worth retrying (lost
@@ -120,6 +124,12 @@ func NewS3(ctx context.Context, bucket, prefix string, o S3Options) (*S3, error)
 	opts := []func(*config.LoadOptions) error{
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+	}
+	if !o.InstanceMetadata {
+		// Without keys, the SDK would otherwise ask the EC2 metadata service
+		// at 169.254.169.254: a desktop or a controller's server has none,
+		// and should not send requests there.
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))

@@ -30,7 +30,8 @@ type Store interface {
 	Put(ctx context.Context, path string, r io.Reader, size int64) error
 	// Remove deletes a file.
 	Remove(ctx context.Context, path string) error
-	// Mkdir creates a folder whose parent exists.
+	// Mkdir creates a folder whose parent exists; one that already
+	// exists is no error.
 	Mkdir(ctx context.Context, path string) error
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,6 +59,7 @@ func NewWebDAVChunked(base string, cred Credentials, chunk int64) *WebDAV {
 	c := gowebdav.NewAuthClient(base, gowebdav.NewPreemptiveAuth(&basicAuth{cred}))
 	transport := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   4,
 		ResponseHeaderTimeout: 10 * time.Minute, // a MOVE of a large file can take a while
 		IdleConnTimeout:       90 * time.Second,
@@ -87,7 +89,14 @@ func (w *WebDAV) url(p string) string {
 // creates any missing parent folders, and a store must never create a
 // journal folder by uploading into it.
 func (w *WebDAV) put(ctx context.Context, p string, r io.Reader, size int64) error {
-	return w.do(ctx, http.MethodPut, w.url(p), p, r, size, nil)
+	err := w.do(ctx, http.MethodPut, w.url(p), p, r, size, nil)
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		// rclone answers 404 where Apache and Nextcloud answer 409: the
+		// folder to write into does not exist.
+		return statusErr("put", p, http.StatusConflict)
+	}
+	return err
 }
 
 // do sends one request and maps its status. A body always goes with its
@@ -286,12 +295,20 @@ func (w *WebDAV) Remove(ctx context.Context, p string) error {
 	return mapDAV("delete", p, w.c.Remove(p))
 }
 
-// Mkdir implements Store.
+// Mkdir implements Store. A folder that already exists is no error
+// (Apache answers 405 to MKCOL on it, rclone 201).
 func (w *WebDAV) Mkdir(ctx context.Context, p string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return mapDAV("mkcol", p, w.c.Mkdir(p, 0))
+	err := mapDAV("mkcol", p, w.c.Mkdir(p, 0))
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed {
+		if st, serr := w.Stat(ctx, p); serr == nil && st.Dir {
+			return nil
+		}
+	}
+	return err
 }
 
 // mapDAV turns gowebdav's errors (status codes inside os.PathError, or

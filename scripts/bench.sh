@@ -89,6 +89,12 @@ if [ -n "$RSS_SIZES" ]; then
 fi
 
 echo
+echo "== upload: SIZE=${UPLOAD_SIZE:-2GiB} against Apache WebDAV and versitygw (S3), rclone copyto as the baseline"
+bash scripts/tools.sh >/dev/null
+bash scripts/services/install.sh >/dev/null
+SIIRTO_BENCH_UPLOAD="${UPLOAD_SIZE:-2GiB}" go test -run '^$' -bench UploadVsRclone -benchtime "${UPLOAD_RUNS:-1}x" -timeout 60m ./cmd/siirto \
+  | grep '^bench:' | tee "$work/upload.txt" || true
+echo
 echo "== summary: SIZE=$SIZE RUNS=$RUNS RSS_SIZES=$RSS_SIZES"
 grep -E '((meets|BELOW) target|^info: [a-z]+/ceiling.*)$' "$work/throughput.txt" || true
 for line in "${rss[@]}"; do

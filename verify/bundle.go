@@ -48,6 +48,10 @@ type Options struct {
 	// ExtractTo, with Key, is a folder (that must not exist) to extract
 	// the files into, atomically, once every check has passed.
 	ExtractTo string
+	// HeaderOnly, without Key, reads the payload only up to the end of its
+	// header: everything but the payload's SHA-256 is checked. siirto
+	// upload uses it and hashes the payload while sending it instead.
+	HeaderOnly bool
 	// Limits bound the zip's expansion.
 	Limits encrypt.Limits
 	// Engine tunes decryption.
@@ -105,9 +109,17 @@ func Check(ctx context.Context, b Bundle, o Options) (*Result, error) {
 		counted = &countReader{r: b.Payload}
 		b.Payload = counted
 	}
-	if o.Key == nil {
+	switch {
+	case o.Key == nil && o.HeaderOnly:
+		var hdr *encrypt.Header
+		if hdr, err = encrypt.ParseHeader(b.Payload); err == nil {
+			err = checkHeader(hdr, m)
+		} else {
+			err = AsError(err)
+		}
+	case o.Key == nil:
 		err = checkCiphertext(ctx, b.Payload, m)
-	} else {
+	default:
 		err = decrypt(ctx, b, m, o, res)
 	}
 	if err != nil && counted != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +87,9 @@ configuration file (siirto --help names it) saves typing:
 					return err
 				}
 				for _, lb := range found {
-					res, err := checkOne(c, lb, verify.Options{}, false)
+					// The payload's SHA-256 is checked while it is sent, not
+					// in a pass of its own.
+					res, err := checkOne(c, lb, verify.Options{HeaderOnly: true}, false)
 					if err != nil {
 						return fmt.Errorf("%s: %w", lb.manifestPath(), err)
 					}
@@ -261,13 +265,16 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 		return false, err
 	}
 
+	var sum []byte
 	err = u.retry(ctx, func() error {
 		f, err := os.Open(lb.payloadPath())
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		body := &countingReader{r: f, fn: func(n int64) { u.bar.Set(u.sent + n) }}
+		h := sha256.New()
+		body := &countingReader{r: io.TeeReader(f, h), fn: func(n int64) { u.bar.Set(u.sent + n) }}
+		defer func() { sum = h.Sum(nil) }()
 		if res, ok := u.store.(clients.Resumer); ok {
 			// The payload's SHA-256 names the upload, so a rerun resumes it.
 			return res.PutResumable(ctx, pName, body, m.Payload.Size, m.Payload.SHA256)
@@ -276,6 +283,12 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 	})
 	if err != nil {
 		return false, err
+	}
+	if hex.EncodeToString(sum) != m.Payload.SHA256 {
+		// Changed on disk since it was encrypted: it must not become a
+		// bundle, and without its manifest it is not one.
+		_ = u.store.Remove(ctx, pName)
+		return false, verify.Errorf(verify.CodeChecksumMismatch, "%s changed since it was encrypted: its SHA-256 is %x, the manifest says %s; nothing was kept", lb.payloadPath(), sum, m.Payload.SHA256)
 	}
 	st, err := u.store.Stat(ctx, pName)
 	if err != nil {

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"io"
+	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/internal/testserver"
@@ -104,4 +108,110 @@ func TestUploadS3(t *testing.T) {
 	}
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
 	wantFail(t, dir, 6, verify.CodeAuth, "upload", "--endpoint", srv.Endpoint, "--to", to, "cohort.json")
+}
+
+// bigBundle encrypts 6 MiB of random data, stored without compression,
+// into big.c4gh and big.json in dir: a payload over one 5 MiB chunk.
+func bigBundle(t *testing.T, dir string) []byte {
+	t.Helper()
+	data := make([]byte, 6<<20)
+	rand.NewChaCha8([32]byte{'s', 'i', 'i', 'r', 't', 'o'}).Read(data)
+	if err := os.WriteFile(filepath.Join(dir, "extract.bin"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, "encrypt", "-r", "authority.pub", "--store", "-n", "big", "extract.bin")
+	payload, err := os.ReadFile(filepath.Join(dir, "big.c4gh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(payload) <= 5<<20 {
+		t.Fatalf("the payload is %d bytes, want over one 5 MiB chunk", len(payload))
+	}
+	return payload
+}
+
+// openJournalFolder makes the journal folder on a WebDAV server as the
+// authority does, and returns its URL under base.
+func openJournalFolder(t *testing.T, d *testserver.DAV, base string) (folder, to string) {
+	t.Helper()
+	admin := clients.NewWebDAV(d.URL, clients.Credentials{User: d.User, Password: d.Password})
+	ctx := context.Background()
+	journal := "THL/1234/14.02.00/2023"
+	folder, _ = verify.FolderName(journal)
+	if err := admin.Mkdir(ctx, folder); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Put(ctx, folder+"/"+verify.JournalFile, strings.NewReader(journal+"\n"), int64(len(journal)+1)); err != nil {
+		t.Fatal(err)
+	}
+	return folder, base + folder + "/"
+}
+
+// TestUploadWebDAVRclone uploads with the CLI to rclone's WebDAV server,
+// a second implementation, at a Nextcloud-shaped path. It has no chunked
+// upload endpoint, so a payload over one chunk must go up in a plain PUT.
+func TestUploadWebDAVRclone(t *testing.T) {
+	d := testserver.Rclone(t)
+	dir := workspace(t)
+	payload := bigBundle(t, dir)
+	folder, to := openJournalFolder(t, d, d.URL)
+
+	write(t, filepath.Join(dir, "pass.txt"), d.Password+"\n")
+	mustRun(t, dir, "upload", "--user", d.User, "--password-file", "pass.txt", "--chunk-size", "5", "--to", to, "big.json")
+	got, err := os.ReadFile(filepath.Join(d.Root, folder, "big.c4gh"))
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatalf("the payload differs on the server: %v", err)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(dir, "big.json"))
+	if got, err := os.ReadFile(filepath.Join(d.Root, folder, "big.json")); err != nil || !bytes.Equal(got, manifest) {
+		t.Fatalf("the manifest differs on the server: %v", err)
+	}
+	noPartFiles(t, d.Root)
+	if entries, _ := os.ReadDir(d.Root); len(entries) != 1 {
+		t.Fatalf("rclone's root holds %d entries, want only the journal folder", len(entries))
+	}
+
+	t.Setenv("SIIRTO_PASSWORD", d.Password)
+	if out := mustRun(t, dir, "--json", "upload", "--user", d.User, "--chunk-size", "5", "--to", to, "big"); !strings.Contains(out, `"already_there": true`) {
+		t.Fatalf("second upload: %s", out)
+	}
+	t.Setenv("SIIRTO_PASSWORD", "wrong")
+	wantFail(t, dir, 6, verify.CodeAuth, "upload", "--user", d.User, "--to", to, "big.json")
+	t.Setenv("SIIRTO_PASSWORD", d.Password)
+	wantFail(t, dir, 6, verify.CodeFolderMissing, "upload", "--user", d.User, "--to", d.URL+"2022_53/", "big.json")
+}
+
+// TestUploadCutAndRetried cuts the connection to Apache halfway through
+// the payload: the upload command retries after a second and succeeds,
+// and what arrives is what was sent.
+func TestUploadCutAndRetried(t *testing.T) {
+	d := testserver.Apache(t)
+	dir := workspace(t)
+	payload := bigBundle(t, dir)
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testserver.CutProxy(t, u.Host)
+	u.Host = p.Addr
+	folder, to := openJournalFolder(t, d, u.String())
+
+	write(t, filepath.Join(dir, "pass.txt"), d.Password+"\n")
+	p.CutAfter(int64(len(payload) / 2))
+	start := time.Now()
+	mustRun(t, dir, "upload", "--user", d.User, "--password-file", "pass.txt", "--retries", "2", "--to", to, "big.json")
+	if p.Cuts() != 1 {
+		t.Fatalf("the proxy cut %d connections, want 1", p.Cuts())
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Fatalf("the upload took %v: it cannot have waited a second before retrying", took)
+	}
+	got, err := os.ReadFile(filepath.Join(d.Root, folder, "big.c4gh"))
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(payload) {
+		t.Fatalf("the payload differs on the server: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(d.Root, folder, "big.json")); err != nil {
+		t.Fatalf("the manifest is missing: %v", err)
+	}
+	noPartFiles(t, d.Root)
 }

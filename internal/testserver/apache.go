@@ -107,10 +107,11 @@ func ApacheWith(t testing.TB, o Options) *DAV {
 
 var errPortTaken = errors.New("port taken")
 
-// server is one Apache process and its folder.
+// server is one server process (Apache, rclone) and its folder.
 type server struct {
-	dir  string // ServerRoot: httpd.conf, htpasswd, logs/, lock/, dav/<user>
-	conf string
+	name string // for messages: "apache2", "rclone"
+	dir  string // Apache's ServerRoot: httpd.conf, htpasswd, logs/, lock/, dav/<user>
+	conf string // Apache's httpd.conf; "" for servers stopped by SIGTERM
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 	err  error         // cmd.Wait's result, once done is closed
@@ -131,7 +132,7 @@ func start(t testing.TB, tmpl []byte, userName, password string, hash []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir, conf: filepath.Join(dir, "httpd.conf"), done: make(chan struct{})}
+	s := &server{name: "apache2", dir: dir, conf: filepath.Join(dir, "httpd.conf"), done: make(chan struct{})}
 	conf := strings.NewReplacer("@ROOT@", dir, "@PORT@", strconv.Itoa(port), "@USER@", userName).Replace(string(tmpl))
 	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
 		return nil, err
@@ -275,7 +276,7 @@ func (s *server) waitReady(d *DAV) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("apache2 exited: %v", s.err)
+			return fmt.Errorf("%s exited: %v", s.name, s.err)
 		default:
 		}
 		req, err := http.NewRequest("PROPFIND", d.URL, nil)
@@ -302,18 +303,25 @@ func (s *server) waitReady(d *DAV) error {
 	return fmt.Errorf("not ready after %v: %v", startWait, last)
 }
 
-// stop asks Apache to stop (apache2 -k stop signals the pid in PidFile) and
-// waits for it to exit, killing it if it does not.
+// stop asks the server to stop (Apache by apache2 -k stop, which signals
+// the pid in PidFile; others by SIGTERM) and waits for it to exit, killing
+// it if it does not.
 func (s *server) stop() error {
 	select {
 	case <-s.done:
 		return nil
 	default:
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), stopWait)
-	defer cancel()
-	out, stopErr := exec.CommandContext(ctx, apacheBin, "-f", s.conf, "-k", "stop").CombinedOutput()
-	if stopErr != nil { // no pid file yet, for one: signal it ourselves
+	var (
+		out     []byte
+		stopErr error
+	)
+	if s.conf != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), stopWait)
+		defer cancel()
+		out, stopErr = exec.CommandContext(ctx, apacheBin, "-f", s.conf, "-k", "stop").CombinedOutput()
+	}
+	if s.conf == "" || stopErr != nil { // for Apache: no pid file yet, say
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	select {
@@ -326,10 +334,10 @@ func (s *server) stop() error {
 	if stopErr != nil {
 		return fmt.Errorf("apache2 -k stop: %v: %s; killed it after %v", stopErr, bytes.TrimSpace(out), stopWait)
 	}
-	return fmt.Errorf("apache2 was still running %v after -k stop: killed it", stopWait)
+	return fmt.Errorf("%s was still running %v after it was asked to stop: killed it", s.name, stopWait)
 }
 
-// logTail is the end of Apache's error log and of what it printed itself.
+// logTail is the end of Apache's error log and of what a server printed itself.
 func (s *server) logTail() string {
 	var b strings.Builder
 	for _, name := range []string{"stderr.log", "error.log"} {
@@ -344,7 +352,7 @@ func (s *server) logTail() string {
 		fmt.Fprintf(&b, "--- logs/%s (end):\n%s\n", name, strings.Join(lines, "\n"))
 	}
 	if b.Len() == 0 {
-		return "(Apache logged nothing)"
+		return "(" + s.name + " logged nothing)"
 	}
 	return b.String()
 }

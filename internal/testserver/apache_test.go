@@ -164,6 +164,9 @@ func TestApacheWebDAV(t *testing.T) {
 // Each call gets its own server, port and folder, also in parallel tests,
 // and stops it when its test ends.
 func TestApacheSeveral(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Apache is an integration server; skipped with -short")
+	}
 	var (
 		mu      sync.Mutex
 		servers []*DAV

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start themselves (see
-# internal/testserver): Apache with mod_dav, htpasswd and curl, from Debian's
-# packages. Idempotent and quiet when everything is already there. apt never
+# internal/testserver): Apache with mod_dav, htpasswd, rclone (a second
+# WebDAV server) and curl, from Debian's packages. Idempotent and quiet when everything is already there. apt never
 # starts a service on CI (policy-rc.d exits 101); the tests start Apache by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(apache2 apache2-utils)
+pkgs=(apache2 apache2-utils rclone)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 
 missing=()
@@ -38,4 +38,8 @@ if [ ! -x /usr/sbin/apache2 ] || [ ! -e /usr/lib/apache2/modules/mod_dav_fs.so ]
   echo "services: apache2 is installed but /usr/sbin/apache2, mod_dav_fs or htpasswd is missing" >&2
   exit 1
 fi
-echo "services: apache2 ready"
+if ! command -v rclone >/dev/null; then
+  echo "services: rclone is installed but not on PATH" >&2
+  exit 1
+fi
+echo "services: apache2 and rclone ready"
