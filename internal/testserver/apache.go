@@ -90,11 +90,18 @@ func ApacheWith(t testing.TB, o Options) *DAV {
 
 	// A port that was free a moment ago may be taken by the time Apache binds
 	// it (other packages start servers in parallel): then try another.
+	return retryPort(t, func() (*DAV, error) { return start(t, tmpl, o.User, password, hash) })
+}
+
+// retryPort runs start up to three times while it fails only because the
+// free port it picked was taken meanwhile, and fails the test otherwise.
+func retryPort[T any](t testing.TB, start func() (T, error)) T {
+	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := start(t, tmpl, o.User, password, hash)
+		v, err := start()
 		if err == nil {
-			return s
+			return v
 		}
 		lastErr = err
 		if !errors.Is(err, errPortTaken) {
@@ -102,7 +109,8 @@ func ApacheWith(t testing.TB, o Options) *DAV {
 		}
 	}
 	t.Fatalf("testserver: %v", lastErr)
-	return nil
+	var zero T
+	return zero
 }
 
 var errPortTaken = errors.New("port taken")

@@ -1,7 +1,6 @@
 package testserver
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,19 +32,7 @@ func Rclone(t testing.TB) *DAV {
 	if err != nil {
 		t.Fatalf("testserver: rclone is not installed (%v): %s", err, installHint)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		d, err := startRclone(t, bin)
-		if err == nil {
-			return d
-		}
-		lastErr = err
-		if !errors.Is(err, errPortTaken) {
-			break
-		}
-	}
-	t.Fatalf("testserver: %v", lastErr)
-	return nil
+	return retryPort(t, func() (*DAV, error) { return startRclone(t, bin) })
 }
 
 func startRclone(t testing.TB, bin string) (*DAV, error) {

@@ -49,19 +49,7 @@ func S3(t testing.TB) *S3Server {
 	if err != nil {
 		t.Fatalf("testserver: versitygw is not installed (%v): %s", err, s3InstallHint)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startS3(t, bin)
-		if err == nil {
-			return s
-		}
-		lastErr = err
-		if !errors.Is(err, errPortTaken) {
-			break
-		}
-	}
-	t.Fatalf("testserver: %v", lastErr)
-	return nil
+	return retryPort(t, func() (*S3Server, error) { return startS3(t, bin) })
 }
 
 func startS3(t testing.TB, bin string) (*S3Server, error) {
