@@ -52,6 +52,34 @@ func StoreContractCaps(t *testing.T, s Store, caps StoreCaps) {
 	if string(got) != body {
 		t.Fatal("read back differs")
 	}
+	// Rename moves a file, replacing what was there.
+	if err := s.Put(ctx, "J/other", strings.NewReader("other"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rename(ctx, "J/other", "J/moved"); err != nil {
+		t.Fatalf("rename: %v", err)
+	}
+	if err := s.Put(ctx, "J/other", strings.NewReader("again"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Rename(ctx, "J/other", "J/moved"); err != nil {
+		t.Fatalf("rename over a file: %v", err)
+	}
+	if r, err := s.Open(ctx, "J/moved"); err != nil {
+		t.Fatal(err)
+	} else {
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if string(got) != "again" {
+			t.Fatalf("after rename over a file, it holds %q", got)
+		}
+	}
+	if _, err := s.Stat(ctx, "J/other"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the source of a rename still exists: %v", err)
+	}
+	if err := s.Remove(ctx, "J/moved"); err != nil {
+		t.Fatal(err)
+	}
 	// Put replaces, and leaves no temporary file behind.
 	if err := s.Put(ctx, "J/b.c4gh", strings.NewReader("new"), 3); err != nil {
 		t.Fatal(err)

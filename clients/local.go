@@ -118,6 +118,19 @@ func (l *Local) Put(ctx context.Context, p string, r io.Reader, size int64) (err
 	return os.Rename(tmp.Name(), f)
 }
 
+// Rename implements Store.
+func (l *Local) Rename(_ context.Context, from, to string) error {
+	f, err := l.file(from)
+	if err != nil {
+		return err
+	}
+	t, err := l.file(to)
+	if err != nil {
+		return err
+	}
+	return mapLocal("rename", from, os.Rename(f, t))
+}
+
 // Remove implements Store.
 func (l *Local) Remove(_ context.Context, p string) error {
 	f, err := l.file(p)

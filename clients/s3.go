@@ -310,6 +310,40 @@ func (s *S3) Remove(ctx context.Context, p string) error {
 	return mapS3(ctx, "delete", p, err)
 }
 
+// maxCopy is the largest object one CopyObject can copy.
+const maxCopy = 5 << 30
+
+// Rename implements Store. S3 has no rename: the object is copied on the
+// server (nothing goes through this machine) and the original deleted.
+// Objects over 5 GiB, which CopyObject cannot copy, are refused.
+func (s *S3) Rename(ctx context.Context, from, to string) error {
+	src, err := s.key(from)
+	if err != nil {
+		return err
+	}
+	dst, err := s.key(to)
+	if err != nil {
+		return err
+	}
+	st, err := s.Stat(ctx, from)
+	if err != nil {
+		return err
+	}
+	if st.Dir {
+		return fmt.Errorf("%w: %s is a folder; only files can be renamed", ErrTarget, from)
+	}
+	if st.Size > maxCopy {
+		return fmt.Errorf("rename %s: S3 cannot copy objects over 5 GiB in one request", from)
+	}
+	source := s.bucket + "/" + url.PathEscape(src)
+	source = strings.ReplaceAll(source, "%2F", "/")
+	if _, err := s.c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &s.bucket, Key: &dst, CopySource: &source}); err != nil {
+		return mapS3(ctx, "copy", from, err)
+	}
+	_, err = s.c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &src})
+	return mapS3(ctx, "delete", from, err)
+}
+
 // Mkdir implements Store: a zero-byte "p/" marker object.
 func (s *S3) Mkdir(ctx context.Context, p string) error {
 	key, err := s.key(p)

@@ -28,6 +28,9 @@ type Store interface {
 	// The file appears under path only once complete: until then it has
 	// a hidden temporary name that watchers ignore.
 	Put(ctx context.Context, path string, r io.Reader, size int64) error
+	// Rename moves a file to another path in the store, replacing any
+	// file there. The gateway uses it to move bundles it has claimed.
+	Rename(ctx context.Context, from, to string) error
 	// Remove deletes a file.
 	Remove(ctx context.Context, path string) error
 	// Mkdir creates a folder whose parent exists; one that already

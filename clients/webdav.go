@@ -287,6 +287,14 @@ func (w *WebDAV) Put(ctx context.Context, p string, r io.Reader, size int64) err
 	return nil
 }
 
+// Rename implements Store with a MOVE that overwrites.
+func (w *WebDAV) Rename(ctx context.Context, from, to string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return mapDAV("move", from, w.c.Rename(from, to, true))
+}
+
 // Remove implements Store.
 func (w *WebDAV) Remove(ctx context.Context, p string) error {
 	if err := ctx.Err(); err != nil {

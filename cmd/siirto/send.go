@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -124,7 +125,10 @@ func stream(ctx context.Context, store clients.Store, name string, opts encrypt.
 		pw.CloseWithError(err) // nil: the reader sees io.EOF
 		done <- sealed{m, err}
 	}()
-	putErr := store.Put(ctx, name, pr, -1)
+	// A pipe has no WriteTo, so an HTTP body copied from it would go out
+	// in 32 KiB writes (and as many chunks of chunked encoding); through a
+	// 1 MiB bufio.Reader it goes out a megabyte at a time.
+	putErr := store.Put(ctx, name, bufio.NewReaderSize(pr, 1<<20), -1)
 	if putErr != nil {
 		pr.CloseWithError(putErr) // unblocks a Seal waiting to write
 		cancel()
