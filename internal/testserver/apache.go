@@ -93,6 +93,22 @@ func ApacheWith(t testing.TB, o Options) *DAV {
 	return retryPort(t, func() (*DAV, error) { return start(t, tmpl, o.User, password, hash) })
 }
 
+// stopAtCleanup stops the server when the test ends, shows its log if
+// the test failed, and removes its folder.
+func (s *server) stopAtCleanup(t testing.TB, url, dir string) {
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("testserver: stopping %s: %v", s.name, err)
+		}
+		if t.Failed() {
+			t.Logf("testserver: %s log (%s):\n%s", s.name, url, s.logTail())
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("testserver: %v", err)
+		}
+	})
+}
+
 // retryPort runs start up to three times while it fails only because the
 // free port it picked was taken meanwhile, and fails the test otherwise.
 func retryPort[T any](t testing.TB, start func() (T, error)) T {
@@ -182,17 +198,7 @@ func start(t testing.TB, tmpl []byte, userName, password string, hash []byte) (*
 		return nil, fmt.Errorf("apache2 did not start: %v\n%s", err, logs)
 	}
 	cleanDir = false
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("testserver: stopping apache2: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testserver: apache2 logs (%s):\n%s", d.URL, s.logTail())
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("testserver: %v", err)
-		}
-	})
+	s.stopAtCleanup(t, d.URL, dir)
 	return d, nil
 }
 

@@ -96,17 +96,7 @@ func startRclone(t testing.TB, bin string) (*DAV, error) {
 		return nil, fmt.Errorf("rclone did not start: %v\n%s", err, logs)
 	}
 	cleanDir = false
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("testserver: stopping rclone: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testserver: rclone log (%s):\n%s", d.URL, s.logTail())
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("testserver: %v", err)
-		}
-	})
+	s.stopAtCleanup(t, d.URL, dir)
 	return d, nil
 }
 
