@@ -61,6 +61,9 @@ type S3Options struct {
 	// Without it a cancel aborts the upload. Failures worth retrying (lost
 	// connections, server errors) always keep the parts; refusals abort.
 	KeepPartial bool
+	// NoResume aborts a multipart upload on any failure and never resumes
+	// one: for data that is new on every try (siirto send encrypts afresh).
+	NoResume bool
 }
 
 // S3 is a store under a prefix of an S3 bucket. Folders are key prefixes:
@@ -88,6 +91,7 @@ type S3 struct {
 	partSize    int64
 	concurrency int
 	keepPartial bool
+	noResume    bool
 }
 
 // NewS3 returns the store under prefix in bucket.
@@ -157,7 +161,7 @@ func NewS3(ctx context.Context, bucket, prefix string, o S3Options) (*S3, error)
 			so.UsePathStyle = true
 		}
 	})
-	return &S3{c: c, bucket: bucket, prefix: prefix, partSize: o.PartSize, concurrency: o.Concurrency, keepPartial: o.KeepPartial}, nil
+	return &S3{c: c, bucket: bucket, prefix: prefix, partSize: o.PartSize, concurrency: o.Concurrency, keepPartial: o.KeepPartial, noResume: o.NoResume}, nil
 }
 
 // key turns a store path into an object key ("" is the root, the prefix),
@@ -431,9 +435,12 @@ func (s *S3) putObject(ctx context.Context, p, key string, data []byte) error {
 // upload of the same key if there is one. first, if not nil, is the first
 // part, already read from r.
 func (s *S3) multipart(ctx context.Context, p, key string, r io.Reader, size, partSize int64, first []byte) (err error) {
-	uploadID, have, err := s.resumable(ctx, p, key)
-	if err != nil {
-		return err
+	var uploadID string
+	var have map[int32]types.Part
+	if !s.noResume {
+		if uploadID, have, err = s.resumable(ctx, p, key); err != nil {
+			return err
+		}
 	}
 	if uploadID == "" {
 		out, err := s.c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key})
@@ -447,7 +454,7 @@ func (s *S3) multipart(ctx context.Context, p, key string, r io.Reader, size, pa
 		// retrying (a lost connection, a server error), so that the retry
 		// or the next run resumes from the parts already there. Aborted: a
 		// cancel without KeepPartial, and refusals such as a wrong key.
-		if err == nil || ctx.Err() != nil && s.keepPartial || ctx.Err() == nil && Temporary(err) {
+		if err == nil || !s.noResume && (ctx.Err() != nil && s.keepPartial || ctx.Err() == nil && Temporary(err)) {
 			return
 		}
 		// The caller's context may be done: abort on a context of our own.

@@ -6,9 +6,12 @@ package clients
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -90,12 +93,9 @@ func Open(target string, cred Credentials) (Store, error) {
 // the opening (reading the AWS configuration), not the store's later use.
 func OpenWith(ctx context.Context, target string, o OpenOptions) (Store, error) {
 	cred := o.Credentials
-	u, err := url.Parse(target)
+	u, err := CheckTarget(target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q is not a URL: %v", ErrTarget, target, err)
-	}
-	if _, has := u.User.Password(); has {
-		return nil, fmt.Errorf("%w: put no password in the URL; use --password-file or SIIRTO_PASSWORD", ErrTarget)
+		return nil, err
 	}
 	switch u.Scheme {
 	case "file":
@@ -128,6 +128,25 @@ func OpenWith(ctx context.Context, target string, o OpenOptions) (Store, error) 
 	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud), s3://bucket/… or file:///…", ErrTarget, target)
 }
 
+// CheckTarget parses a target URL and refuses one this package cannot
+// open, without contacting anything: callers check a target before asking
+// for a password. Errors never repeat a password found in the URL.
+func CheckTarget(target string) (*url.URL, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		// url's own error would quote the URL, password and all.
+		return nil, fmt.Errorf("%w: not a valid URL", ErrTarget)
+	}
+	if _, has := u.User.Password(); has {
+		return nil, fmt.Errorf("%w: put no password in the URL; use --password-file or SIIRTO_PASSWORD", ErrTarget)
+	}
+	switch u.Scheme {
+	case "file", "http", "https", "s3":
+		return u, nil
+	}
+	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud), s3://bucket/… or file:///…", ErrTarget, u.Redacted())
+}
+
 func isLoopback(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
@@ -156,6 +175,10 @@ var (
 	ErrQuota     = errors.New("the storage quota is exceeded")
 	ErrServer    = errors.New("the server failed")
 	ErrNetwork   = errors.New("the server could not be reached")
+	// ErrSourceChanged comes from a caller's reader: the data being sent
+	// is not what it should be. It is never retried, and a store that
+	// kept parts of the upload for resuming drops them.
+	ErrSourceChanged = errors.New("the data changed while it was being sent")
 )
 
 // StatusError is an HTTP failure, wrapping one of the errors above.
@@ -198,6 +221,9 @@ func statusErr(op, path string, status int) error {
 // Temporary reports whether retrying may help: network failures, server
 // errors and locks; not refusals such as a wrong password.
 func Temporary(err error) bool {
+	if errors.Is(err, ErrSourceChanged) || permanentNetwork(err) {
+		return false
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Status >= 500 && se.Status != 507 || se.Status == 423 || se.Status == 429
@@ -212,4 +238,17 @@ func tempName(path string) string {
 		dir, base = path[:i+1], path[i+1:]
 	}
 	return fmt.Sprintf("%s.%s.part-%d", dir, base, time.Now().UnixNano())
+}
+
+// permanentNetwork recognises network failures that a retry cannot mend:
+// a certificate the system does not trust, and a host name that does not
+// exist.
+func permanentNetwork(err error) bool {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var dns *net.DNSError
+	return errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) ||
+		errors.As(err, &verify) || errors.As(err, &dns) && dns.IsNotFound
 }

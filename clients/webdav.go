@@ -65,8 +65,12 @@ func NewWebDAVChunked(base string, cred Credentials, chunk int64) *WebDAV {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   30 * time.Second,
 	}
-	c.SetTransport(transport)
-	w := &WebDAV{c: c, http: &http.Client{Transport: transport}, base: strings.TrimSuffix(base, "/") + "/", cred: cred, chunk: chunk}
+	// Redirects are followed by the http.Client (ours, and gowebdav's own):
+	// refusing a downgrade at the transport covers both, so credentials
+	// never go out in clear after an https server redirects to http.
+	guarded := noDowngrade{next: transport, https: strings.HasPrefix(base, "https:")}
+	c.SetTransport(guarded)
+	w := &WebDAV{c: c, http: &http.Client{Transport: guarded}, base: strings.TrimSuffix(base, "/") + "/", cred: cred, chunk: chunk}
 	if i := strings.Index(w.base, "/remote.php/dav/files/"); i >= 0 {
 		rest := w.base[i+len("/remote.php/dav/files/"):]
 		if user, _, ok := strings.Cut(rest, "/"); ok && user != "" {
@@ -136,13 +140,30 @@ func (w *WebDAV) PutResumable(ctx context.Context, p string, r io.Reader, size i
 	if w.uploads == "" || w.plain || size <= w.chunk {
 		return w.Put(ctx, p, r, size)
 	}
-	sum := sha256.Sum256([]byte(id + "\n" + p + "\n" + strconv.FormatInt(size, 10)))
+	// The ID covers everything that decides the chunks' contents, so a
+	// rerun reuses chunks only of the same content cut the same way.
+	sum := sha256.Sum256([]byte(id + "\n" + p + "\n" + strconv.FormatInt(size, 10) + "\n" + strconv.FormatInt(w.chunkFor(size), 10)))
 	upload := "siirto-" + hex.EncodeToString(sum[:12])
 	err := w.chunked(ctx, p, r, size, upload, map[string]int64{})
 	if errors.Is(err, errNoChunking) {
 		return w.Put(ctx, p, r, size)
 	}
 	return err
+}
+
+// Nextcloud takes at most 10,000 chunks of at most 5 GiB.
+const (
+	maxChunks = 10000
+	maxChunk  = 5 << 30
+)
+
+// chunkFor is the chunk size for an upload of size bytes: the configured
+// one, or larger (whole MiB) if 10,000 chunks would not hold the file.
+func (w *WebDAV) chunkFor(size int64) int64 {
+	if need := (size + maxChunks - 1) / maxChunks; need > w.chunk {
+		return (need + 1<<20 - 1) &^ (1<<20 - 1)
+	}
+	return w.chunk
 }
 
 // errNoChunking: the server has no Nextcloud uploads endpoint; nothing was
@@ -181,7 +202,7 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 		return err
 	}
 	fail := func(err error) error {
-		if have == nil {
+		if have == nil || errors.Is(err, ErrSourceChanged) {
 			// A one-off upload cannot be resumed: do not leave its chunks.
 			_ = w.do(context.WithoutCancel(ctx), http.MethodDelete, strings.TrimSuffix(dir, "/"), upload, nil, 0, nil)
 		}
@@ -191,9 +212,15 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 	if size >= 0 {
 		headers["OC-Total-Length"] = strconv.FormatInt(size, 10)
 	}
-	buf := make([]byte, w.chunk)
+	chunk := w.chunkFor(size)
+	buf := make([]byte, chunk)
 	var total int64
 	for n := 1; ; n++ {
+		if size < 0 && n > 1 && (n-1)%1000 == 0 && int64(len(buf)) < maxChunk {
+			// Unknown length: chunks double every thousand, so that 10,000
+			// of them reach far beyond what any extract needs.
+			buf = make([]byte, min(2*int64(len(buf)), maxChunk))
+		}
 		k, rerr := io.ReadFull(&ctxReader{ctx: ctx, r: r}, buf)
 		last := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
 		if rerr != nil && !last {
@@ -359,3 +386,17 @@ func (b *basicAuth) Verify(_ *http.Client, rs *http.Response, _ string) (bool, e
 func (b *basicAuth) Clone() gowebdav.Authenticator { c := *b; return &c }
 
 func (b *basicAuth) Close() error { return nil }
+
+// noDowngrade refuses plain-http requests to other machines from a store
+// whose base is https, whatever redirect led there.
+type noDowngrade struct {
+	next  http.RoundTripper
+	https bool
+}
+
+func (n noDowngrade) RoundTrip(r *http.Request) (*http.Response, error) {
+	if n.https && r.URL.Scheme == "http" && !isLoopback(r.URL.Hostname()) {
+		return nil, fmt.Errorf("%w: refusing a redirect from https to %s", ErrForbidden, r.URL.Redacted())
+	}
+	return n.next.RoundTrip(r)
+}

@@ -105,11 +105,23 @@ func ParseReceipt(data []byte, key ed25519.PublicKey) (*Receipt, error) {
 	return &r, nil
 }
 
-// For checks that the receipt answers the bundle whose manifest is given.
+// For checks that the receipt answers the bundle whose manifest is given
+// and, if it accepted it, that it received the payload the manifest
+// describes, byte for byte.
 func (r *Receipt) For(bundle string, manifest []byte) error {
 	sum := sha256.Sum256(manifest)
 	if r.Bundle != bundle || r.ManifestSHA256 != hex.EncodeToString(sum[:]) {
 		return Errorf(CodeReceiptInvalid, "the receipt is for another bundle or another version of %s", bundle)
+	}
+	if r.Status != ReceiptAccepted {
+		return nil
+	}
+	m, err := ParseManifest(manifest)
+	if err != nil {
+		return err
+	}
+	if r.Payload.Size != m.Payload.Size || r.Payload.SHA256 != m.Payload.SHA256 {
+		return Errorf(CodeReceiptInvalid, "the gateway received a payload of %d bytes with SHA-256 %s; %d bytes with %s were sent", r.Payload.Size, r.Payload.SHA256, m.Payload.Size, m.Payload.SHA256)
 	}
 	return nil
 }

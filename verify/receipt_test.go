@@ -3,7 +3,11 @@ package verify
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +47,29 @@ func TestReceiptRoundTrip(t *testing.T) {
 	key, _ := MarshalReceiptKey(pub)
 	if k, err := ParseReceiptKey(key); err != nil || !k.Equal(pub) {
 		t.Fatalf("receipt key round trip: %v", err)
+	}
+}
+
+// TestReceiptMustNameThePayloadSent: an accepted receipt for the right
+// manifest but another payload (size or SHA-256) is not trusted.
+func TestReceiptMustNameThePayloadSent(t *testing.T) {
+	manifest, err := os.ReadFile("../testdata/bundles/good/multi-recipient/THL_1234_14.02.00_2023/cohort.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(manifest)
+	name := strings.TrimSuffix(m.Payload.Name, ".c4gh")
+	r := &Receipt{Format: ReceiptFormat, Bundle: name, Status: ReceiptAccepted, ManifestSHA256: hex.EncodeToString(sum[:])}
+	r.Payload.Size, r.Payload.SHA256 = m.Payload.Size, m.Payload.SHA256
+	if err := r.For(name, manifest); err != nil {
+		t.Fatalf("a receipt naming the payload sent: %v", err)
+	}
+	r.Payload.SHA256 = strings.Repeat("0", 64)
+	if err := r.For(name, manifest); CodeOf(err) != CodeReceiptInvalid {
+		t.Fatalf("a receipt naming another payload: %v", err)
 	}
 }

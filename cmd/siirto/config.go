@@ -43,6 +43,8 @@ type target struct {
 	Endpoint string `toml:"endpoint"`
 	Region   string `toml:"region"`
 	Profile  string `toml:"profile"`
+	// ReceiptKey is the gateway's receipt public key, given out of band.
+	ReceiptKey string `toml:"receipt_key"`
 }
 
 // configPath is --config, SIIRTO_CONFIG, or the user's config folder

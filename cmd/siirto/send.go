@@ -25,8 +25,8 @@ packs, encrypts and uploads them in a single pass to the journal folder
 --to names. Neither the zip nor the encrypted payload is ever written to
 the local disk, and memory stays bounded whatever the size.
 
-The journal number is the target folder's journal_number.txt; a local one
-given with --journal, or found beside the first input, must agree. The
+The journal number is the target folder's journal_number.txt; a local
+journal_number.txt given with --journal must agree with it. The
 payload goes up first (hidden until complete), then its size is checked
 and the manifest goes last, as with siirto upload.
 
@@ -108,6 +108,9 @@ stopped, use siirto encrypt, then siirto upload.
 	}
 }
 
+// errUploadEnded ends a Seal whose upload has stopped reading.
+var errUploadEnded = errors.New("the upload stopped reading")
+
 // stream seals the bundle into a pipe that the store reads as the upload's
 // body, so encryption and the network overlap and nothing touches the
 // disk. Either side failing stops the other.
@@ -130,15 +133,21 @@ func stream(ctx context.Context, store clients.Store, name string, opts encrypt.
 	// 1 MiB bufio.Reader it goes out a megabyte at a time.
 	putErr := store.Put(ctx, name, bufio.NewReaderSize(pr, 1<<20), -1)
 	if putErr != nil {
-		pr.CloseWithError(putErr) // unblocks a Seal waiting to write
 		cancel()
 	}
+	// Always close the reading side: a store that returned before reading
+	// everything (a server that answers early) must not leave Seal blocked
+	// on the pipe for ever; Seal then fails, and so does the send.
+	pr.CloseWithError(errUploadEnded)
 	s := <-done
+	if putErr == nil && errors.Is(s.err, errUploadEnded) {
+		return nil, fmt.Errorf("%w: the server took the upload before all of it was sent", clients.ErrServer)
+	}
 	if s.err != nil && putErr == nil {
 		return nil, s.err
 	}
 	if putErr != nil {
-		if s.err != nil && !errors.Is(s.err, context.Canceled) && !errors.Is(s.err, io.ErrClosedPipe) && !errors.Is(s.err, putErr) {
+		if s.err != nil && !errors.Is(s.err, context.Canceled) && !errors.Is(s.err, errUploadEnded) && !errors.Is(s.err, putErr) {
 			return nil, s.err // the source failed first: say so
 		}
 		return nil, putErr

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/internal/testserver"
@@ -90,5 +94,41 @@ func TestSend(t *testing.T) {
 	after, _ := os.ReadDir(dir)
 	if len(after) != len(before) {
 		t.Fatalf("send wrote local files: %d entries before, %d after", len(before), len(after))
+	}
+}
+
+// TestSendServerAnswersEarly: a server that answers the PUT before reading
+// the body must make send fail, not hang with Seal blocked on its pipe.
+func TestSendServerAnswersEarly(t *testing.T) {
+	dir := workspace(t)
+	// Far more than socket buffers hold, so Seal is still writing when the
+	// server answers.
+	big := make([]byte, 64<<20)
+	rand.NewChaCha8([32]byte{5}).Read(big)
+	write(t, filepath.Join(dir, "cohort", "big.bin"), string(big))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+verify.JournalFile):
+			io.WriteString(w, "THL/1234/14.02.00/2023\n")
+		case r.Method == http.MethodPut || r.Method == "MOVE":
+			w.WriteHeader(http.StatusCreated) // without reading the body
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("SIIRTO_PASSWORD", "x")
+	done := make(chan int, 1)
+	go func() {
+		code, _, _ := siirto(t, dir, "send", "--user", "u", "--to", srv.URL+"/dav/THL_1234_14.02.00_2023/", "-r", "authority.pub", "cohort")
+		done <- code
+	}()
+	select {
+	case code := <-done:
+		if code == 0 {
+			t.Fatal("a send the server cut short was reported as a success")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("send hung after the server answered early")
 	}
 }

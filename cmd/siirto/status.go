@@ -31,7 +31,10 @@ SHA-256 as received, or rejected, with the reason and what to do.
 
 The signature is checked with --receipt-key, the target's receipt_key in
 the config file, or else the gateway's receipt-key.pub in the journal
-folder (which uploaders cannot change).
+folder (which the gateway keeps read-only to uploaders). An accepted
+receipt must name exactly the payload's size and SHA-256 that were sent.
+--clean deletes only on the word of a key given out of band
+(--receipt-key or receipt_key), never one read from the folder itself.
 
 --wait waits for the receipt (checking every --interval) up to --timeout.
 After an accepted receipt, --clean PATH... offers to delete your local
@@ -64,9 +67,14 @@ Exit status: 0 accepted, 3 rejected, 6 no receipt yet or unreachable.
 			if err != nil {
 				return err
 			}
-			key, err := env.receiptKey(c, store)
+			key, pinned, err := env.receiptKey(c, store)
 			if err != nil {
 				return err
+			}
+			if len(c.StringSlice("clean")) > 0 && !pinned {
+				// A key read from the folder is only as safe as the folder:
+				// deleting data on its word needs a key given out of band.
+				return usageError{fmt.Errorf("--clean needs the gateway's receipt key from the authority: give --receipt-key or receipt_key in the config file")}
 			}
 			r, err := awaitReceipt(c, store, name, key)
 			if err != nil {
@@ -123,28 +131,37 @@ func bundleManifest(ctx context.Context, store clients.Store, arg, name string) 
 	return io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
 }
 
-// receiptKey is --receipt-key, else the gateway's key in the folder.
-func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519.PublicKey, error) {
-	if p := c.String("receipt-key"); p != "" {
+// receiptKey is --receipt-key or the target's receipt_key (pinned: given
+// out of band), else the gateway's key in the folder.
+func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519.PublicKey, bool, error) {
+	p := c.String("receipt-key")
+	if p == "" {
+		if t, err := env.cfg.target(c.String("to")); err == nil {
+			p = t.ReceiptKey
+		}
+	}
+	if p != "" {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return verify.ParseReceiptKey(data)
+		k, err := verify.ParseReceiptKey(data)
+		return k, true, err
 	}
 	r, err := store.Open(c.Context, verify.ReceiptKeyFile)
 	if errors.Is(err, clients.ErrNotFound) {
-		return nil, verify.Errorf(verify.CodeReceiptInvalid, "no %s in the journal folder and no --receipt-key: nothing to check a receipt with", verify.ReceiptKeyFile)
+		return nil, false, verify.Errorf(verify.CodeReceiptInvalid, "no %s in the journal folder and no --receipt-key: nothing to check a receipt with", verify.ReceiptKeyFile)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer r.Close()
 	data, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return verify.ParseReceiptKey(data)
+	k, err := verify.ParseReceiptKey(data)
+	return k, false, err
 }
 
 // awaitReceipt reads the receipt, waiting for it with --wait.

@@ -24,9 +24,11 @@ func gatewayReceipt(t *testing.T, folder, name string, key ed25519.PrivateKey, s
 	sum := sha256.Sum256(manifest)
 	r := &verify.Receipt{Format: verify.ReceiptFormat, Bundle: name, JournalNumber: "THL/1234/14.02.00/2023",
 		ManifestSHA256: hex.EncodeToString(sum[:]), Status: status, Code: code, Time: time.Now().UTC(), Gateway: "test"}
-	st, _ := os.Stat(filepath.Join(folder, name+".c4gh"))
-	r.Payload.Size = st.Size()
-	r.Payload.SHA256 = "00"
+	m, err := verify.ParseManifest(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Payload.Size, r.Payload.SHA256 = m.Payload.Size, m.Payload.SHA256
 	data, err := verify.SignReceipt(r, key)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +70,10 @@ func TestStatus(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		gatewayReceipt(t, folder, "cohort", priv, verify.ReceiptAccepted, "", false)
 	}()
-	out := mustRun(t, dir, "status", "--wait", "--interval", "50ms", "--timeout", "10s", "--to", to, "--clean", "cohort", "--clean", "cohort.c4gh", "--yes", "cohort.json")
+	// --clean deletes only on the word of a key given out of band.
+	wantFail(t, dir, 2, verify.CodeUsage, "status", "--to", to, "--clean", "cohort", "--yes", "cohort.json")
+	write(t, filepath.Join(dir, "gateway.pub"), string(pem))
+	out := mustRun(t, dir, "status", "--receipt-key", "gateway.pub", "--wait", "--interval", "50ms", "--timeout", "10s", "--to", to, "--clean", "cohort", "--clean", "cohort.c4gh", "--yes", "cohort.json")
 	if !strings.Contains(out, "The authority received cohort") {
 		t.Fatalf("status: %s", out)
 	}
@@ -78,7 +83,7 @@ func TestStatus(t *testing.T) {
 		}
 	}
 	// Without a terminal, --clean needs --yes: nothing is deleted silently.
-	wantFail(t, dir, 2, verify.CodeUsage, "status", "--to", to, "--clean", "cohort.json", "cohort.json")
+	wantFail(t, dir, 2, verify.CodeUsage, "status", "--receipt-key", "gateway.pub", "--to", to, "--clean", "cohort.json", "cohort.json")
 
 	// A rejected bundle: exit 3 and the reason in the user's language.
 	gatewayReceipt(t, folder, "cohort", priv, verify.ReceiptRejected, verify.CodeJournalMismatch, false)

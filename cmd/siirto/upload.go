@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -265,30 +266,36 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 		return false, err
 	}
 
-	var sum []byte
+	res, resumable := u.store.(clients.Resumer)
+	if resumable {
+		// A resumed upload keeps chunks sent by earlier runs, named by the
+		// manifest's SHA-256: only a payload that matches it may send any.
+		if err := checkPayload(lb.payloadPath(), m); err != nil {
+			return false, err
+		}
+	}
 	err = u.retry(ctx, func() error {
 		f, err := os.Open(lb.payloadPath())
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		h := sha256.New()
-		body := &countingReader{r: io.TeeReader(f, h), fn: func(n int64) { u.bar.Set(u.sent + n) }}
-		defer func() { sum = h.Sum(nil) }()
-		if res, ok := u.store.(clients.Resumer); ok {
+		// The SHA-256 is checked as the last byte is read, so a payload
+		// changed since encryption fails the upload before the store makes
+		// it visible (no MOVE, no CompleteMultipartUpload).
+		body := &countingReader{r: &verifyingReader{r: f, h: sha256.New(), size: m.Payload.Size, want: m.Payload.SHA256},
+			fn: func(n int64) { u.bar.Set(u.sent + n) }}
+		if resumable {
 			// The payload's SHA-256 names the upload, so a rerun resumes it.
 			return res.PutResumable(ctx, pName, body, m.Payload.Size, m.Payload.SHA256)
 		}
 		return u.store.Put(ctx, pName, body, m.Payload.Size)
 	})
+	if errors.Is(err, clients.ErrSourceChanged) {
+		return false, verify.Errorf(verify.CodeChecksumMismatch, "%s changed since it was encrypted: %w; nothing was kept", lb.payloadPath(), err)
+	}
 	if err != nil {
 		return false, err
-	}
-	if hex.EncodeToString(sum) != m.Payload.SHA256 {
-		// Changed on disk since it was encrypted: it must not become a
-		// bundle, and without its manifest it is not one.
-		_ = u.store.Remove(ctx, pName)
-		return false, verify.Errorf(verify.CodeChecksumMismatch, "%s changed since it was encrypted: its SHA-256 is %x, the manifest says %s; nothing was kept", lb.payloadPath(), sum, m.Payload.SHA256)
 	}
 	st, err := u.store.Stat(ctx, pName)
 	if err != nil {
@@ -301,6 +308,48 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 	return false, u.retry(ctx, func() error {
 		return u.store.Put(ctx, mName, bytes.NewReader(manifest), int64(len(manifest)))
 	})
+}
+
+// verifyingReader passes the payload through and, once its announced size
+// has been read, fails with clients.ErrSourceChanged instead of ending if
+// the SHA-256 differs from the manifest's.
+type verifyingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	size int64
+	want string
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	if v.n > v.size || v.n == v.size && hex.EncodeToString(v.h.Sum(nil)) != v.want {
+		return n, fmt.Errorf("%w: its SHA-256 is not the manifest's", clients.ErrSourceChanged)
+	}
+	if err == io.EOF && v.n < v.size {
+		return n, fmt.Errorf("%w: it ended after %d of %d bytes", clients.ErrSourceChanged, v.n, v.size)
+	}
+	return n, err
+}
+
+// checkPayload reads the whole payload and compares it with the manifest.
+func checkPayload(path string, m *encrypt.Manifest) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return err
+	}
+	if n != m.Payload.Size || hex.EncodeToString(h.Sum(nil)) != m.Payload.SHA256 {
+		return verify.Errorf(verify.CodeChecksumMismatch, "%s changed since it was encrypted: nothing was sent", path)
+	}
+	return nil
 }
 
 // retry runs op until it succeeds, fails for good, or the retries are

@@ -215,3 +215,33 @@ func TestUploadCutAndRetried(t *testing.T) {
 	}
 	noPartFiles(t, d.Root)
 }
+
+// TestUploadChangedPayload: a payload changed after encryption never
+// appears in the journal folder, whether the store finds out at the last
+// byte (a local folder) or before the first (WebDAV checks resumable
+// uploads up front).
+func TestUploadChangedPayload(t *testing.T) {
+	dir := workspace(t)
+	mustRun(t, dir, "encrypt", "-r", "authority.pub", "cohort")
+	p := filepath.Join(dir, "cohort.c4gh")
+	b, _ := os.ReadFile(p)
+	b[len(b)-10] ^= 1 // past the header, so only the checksum can tell
+	os.WriteFile(p, b, 0o600)
+
+	folder := journalFolder(t, t.TempDir(), "THL/1234/14.02.00/2023")
+	wantFail(t, dir, 3, verify.CodeChecksumMismatch, "upload", "--to", "file://"+folder+"/", "cohort.json")
+	if entries, _ := os.ReadDir(folder); len(entries) != 1 {
+		t.Fatalf("a changed payload left %v in the folder", entries)
+	}
+
+	d := testserver.Apache(t)
+	admin := clients.NewWebDAV(d.URL, clients.Credentials{User: d.User, Password: d.Password})
+	ctx := context.Background()
+	admin.Mkdir(ctx, "THL_1234_14.02.00_2023")
+	admin.Put(ctx, "THL_1234_14.02.00_2023/"+verify.JournalFile, strings.NewReader("THL/1234/14.02.00/2023"), 22)
+	t.Setenv("SIIRTO_PASSWORD", d.Password)
+	wantFail(t, dir, 3, verify.CodeChecksumMismatch, "upload", "--user", d.User, "--to", d.URL+"THL_1234_14.02.00_2023/", "cohort.json")
+	if entries, _ := os.ReadDir(filepath.Join(d.Root, "THL_1234_14.02.00_2023")); len(entries) != 1 {
+		t.Fatalf("a changed payload reached the WebDAV folder: %v", entries)
+	}
+}

@@ -1,0 +1,53 @@
+package clients
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestTargetErrorsHidePasswords(t *testing.T) {
+	for _, target := range []string{"https://alice:S3cretPw@host:badport/x/", "ftp://alice:S3cretPw@host/x/", "https://alice:S3cretPw@host/x/"} {
+		_, err := Open(target, Credentials{})
+		if err == nil || !errors.Is(err, ErrTarget) {
+			t.Errorf("%s: got %v, want ErrTarget", target, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "S3cretPw") {
+			t.Errorf("the error repeats the password: %v", err)
+		}
+	}
+}
+
+func TestPermanentNetworkErrors(t *testing.T) {
+	wrap := func(e error) error { return &networkError{op: "put", path: "x", err: fmt.Errorf("dial: %w", e)} }
+	for _, e := range []error{x509.UnknownAuthorityError{}, &net.DNSError{Err: "no such host", IsNotFound: true}} {
+		if Temporary(wrap(e)) {
+			t.Errorf("%T is retried, but a retry cannot mend it", e)
+		}
+	}
+	if !Temporary(wrap(errors.New("connection reset by peer"))) {
+		t.Error("a reset connection is worth retrying")
+	}
+	if Temporary(fmt.Errorf("%w: bytes differ", ErrSourceChanged)) {
+		t.Error("changed source data is retried")
+	}
+}
+
+type failIfCalled struct{ t *testing.T }
+
+func (f failIfCalled) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.t.Fatalf("a request to %s went out", r.URL)
+	return nil, nil
+}
+
+func TestNoDowngrade(t *testing.T) {
+	guard := noDowngrade{next: failIfCalled{t}, https: true}
+	req, _ := http.NewRequest(http.MethodGet, "http://203.0.113.7/remote.php/dav/files/a/x", nil)
+	if _, err := guard.RoundTrip(req); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("a downgrade to plain http: got %v, want ErrForbidden", err)
+	}
+}
