@@ -94,6 +94,9 @@ stopped, use siirto encrypt, then siirto upload.
 			if err != nil {
 				return err
 			}
+			if err := noManifestYet(c.Context, store, mName); err != nil {
+				return err
+			}
 			if err := store.Put(c.Context, mName, bytes.NewReader(data), int64(len(data))); err != nil {
 				return err
 			}

@@ -305,9 +305,27 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 		return false, verify.Errorf(verify.CodeUploadMismatch, "%s is %d bytes on the server, %d were sent", pName, st.Size, m.Payload.Size)
 	}
 	u.sent += m.Payload.Size
+	if err := noManifestYet(ctx, u.store, mName); err != nil {
+		return false, err
+	}
 	return false, u.retry(ctx, func() error {
 		return u.store.Put(ctx, mName, bytes.NewReader(manifest), int64(len(manifest)))
 	})
+}
+
+// noManifestYet checks, right before a manifest is committed, that no
+// other bundle of the same name was completed while the payload went up,
+// so a long upload does not silently replace it. (A store-level
+// create-only put would close the remaining window of milliseconds.)
+func noManifestYet(ctx context.Context, store clients.Store, name string) error {
+	_, err := store.Stat(ctx, name)
+	switch {
+	case err == nil:
+		return verify.Errorf(verify.CodeExists, "another bundle named %s was completed in the folder while this one was being sent", strings.TrimSuffix(name, ".json"))
+	case errors.Is(err, clients.ErrNotFound):
+		return nil
+	}
+	return err
 }
 
 // verifyingReader passes the payload through and, once its announced size
