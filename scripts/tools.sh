@@ -19,3 +19,14 @@ if [ ! -x "$GOBIN/versitygw" ] || [ ! -e "$GOBIN/.versitygw-$VERSITYGW_VERSION" 
   go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
   touch "$GOBIN/.versitygw-$VERSITYGW_VERSION"
 fi
+# MinIO: the reference S3 server, a second real S3 server for the
+# integration tests and the upload benchmark (internal/testserver). Only
+# full pseudo-versions can be installed; like versitygw's, its version is
+# named by a marker file.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+if [ ! -x "$GOBIN/minio" ] || [ ! -e "$GOBIN/.minio-$MINIO_VERSION" ]; then
+  echo "tools: installing minio $MINIO_VERSION (about 5 minutes and 1.5 GB of memory on the first run)"
+  rm -f "$GOBIN"/.minio-*
+  go install "github.com/minio/minio@$MINIO_VERSION"
+  touch "$GOBIN/.minio-$MINIO_VERSION"
+fi

@@ -27,7 +27,7 @@ import (
 // local servers, it times the real binary
 //
 //   - siirto upload of an encrypted bundle, and rclone copyto of the same
-//     payload, to Apache WebDAV and to S3 (versitygw): target ≥ 1.0;
+//     payload, to Apache WebDAV and to S3 (versitygw, and MinIO): target ≥ 1.0;
 //   - siirto send of the input against siirto upload of the already
 //     encrypted bundle: target ≤ 1.25 (encryption overlaps the network);
 //
@@ -97,12 +97,22 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// MinIO, the reference S3 server. Its store reads its own keys: the
+	// SDK takes them from the environment when the store is made.
+	minio := testserver.MinIO(b)
+	b.Setenv("AWS_ACCESS_KEY_ID", minio.AccessKey)
+	b.Setenv("AWS_SECRET_ACCESS_KEY", minio.SecretKey)
+	minioStore, err := clients.NewS3(ctx, minio.Bucket, "", clients.S3Options{Endpoint: minio.Endpoint, Region: minio.Region})
+	if err != nil {
+		b.Fatal(err)
+	}
 	obscured, err := exec.Command("rclone", "obscure", dav.Password).Output()
 	if err != nil {
 		b.Fatal(err)
 	}
 	davEnv := []string{"SIIRTO_PASSWORD=" + dav.Password}
 	s3Env := []string{"AWS_ACCESS_KEY_ID=" + s3srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3srv.SecretKey}
+	minioEnv := []string{"AWS_ACCESS_KEY_ID=" + minio.AccessKey, "AWS_SECRET_ACCESS_KEY=" + minio.SecretKey}
 
 	type row struct {
 		name string
@@ -113,7 +123,7 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Each round gets fresh journal folders, so nothing is "already there".
 		round := fmt.Sprintf("r%d", i)
-		for _, s := range []clients.Store{davStore, s3Store} {
+		for _, s := range []clients.Store{davStore, s3Store, minioStore} {
 			s.Mkdir(ctx, round)
 			for _, sub := range []string{"/upload", "/send"} {
 				s.Mkdir(ctx, round+sub)
@@ -141,6 +151,16 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 		settle()
 		d, rss = siirtoRun(s3Env, "send", "--endpoint", s3srv.Endpoint, "--to", "s3://"+s3srv.Bucket+"/"+round+"/send/"+folder+"/", "-r", "authority.pub", "input.zip")
 		rows = append(rows, row{"siirto send, S3", d, rss})
+		settle()
+		d, rss = siirtoRun(minioEnv, "upload", "--endpoint", minio.Endpoint, "--to", "s3://"+minio.Bucket+"/"+round+"/upload/"+folder+"/", "bundle/input.json")
+		rows = append(rows, row{"siirto upload, MinIO", d, rss})
+		settle()
+		d, rss = run(nil, "rclone", "copyto", "--s3-provider", "Minio", "--s3-endpoint", minio.Endpoint, "--s3-access-key-id", minio.AccessKey,
+			"--s3-secret-access-key", minio.SecretKey, "--s3-region", minio.Region, payload, ":s3:"+minio.Bucket+"/"+round+"/rclone.c4gh")
+		rows = append(rows, row{"rclone copyto, MinIO", d, rss})
+		settle()
+		d, rss = siirtoRun(minioEnv, "send", "--endpoint", minio.Endpoint, "--to", "s3://"+minio.Bucket+"/"+round+"/send/"+folder+"/", "-r", "authority.pub", "input.zip")
+		rows = append(rows, row{"siirto send, MinIO", d, rss})
 	}
 	b.StopTimer()
 
@@ -177,8 +197,10 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 	}
 	ratio("upload/rclone throughput, WebDAV", "siirto upload, WebDAV", "rclone copyto, WebDAV", 1.0, true)
 	ratio("upload/rclone throughput, S3", "siirto upload, S3", "rclone copyto, S3", 1.0, true)
+	ratio("upload/rclone throughput, MinIO", "siirto upload, MinIO", "rclone copyto, MinIO", 1.0, true)
 	ratio("send/upload wall time, WebDAV", "siirto send, WebDAV", "siirto upload, WebDAV", 1.25, false)
 	ratio("send/upload wall time, S3", "siirto send, S3", "siirto upload, S3", 1.25, false)
+	ratio("send/upload wall time, MinIO", "siirto send, MinIO", "siirto upload, MinIO", 1.25, false)
 	b.ReportMetric(gb/best["siirto upload, S3"].d.Seconds(), "GB/s-upload-s3")
 }
 

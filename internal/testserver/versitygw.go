@@ -27,14 +27,14 @@ const (
 	s3Health      = "/siirto-health"
 )
 
-// S3Server is a running versitygw: a real S3 server over a local folder,
-// with one bucket and its root user.
+// S3Server is a running S3 server (versitygw, or MinIO), with one bucket
+// and its root user.
 type S3Server struct {
 	Endpoint             string // http://127.0.0.1:PORT
 	Bucket               string // an empty bucket
 	AccessKey, SecretKey string // the root user's
 	Region               string // us-east-1
-	Root                 string // the folder versitygw serves; the bucket is Root/Bucket
+	Root                 string // the folder the server keeps its data in: for versitygw the bucket is Root/Bucket, plain files; MinIO keeps objects in its own format
 }
 
 // S3 starts versitygw for the test with an empty bucket, stopped by
@@ -163,22 +163,28 @@ func (s *S3Server) Client() *s3.Client {
 
 // waitS3 waits until versitygw's health endpoint answers 200.
 func waitS3(s *S3Server, done <-chan struct{}, waitErr *error) error {
+	return waitHealthy("versitygw", s.Endpoint, s3Health, done, waitErr)
+}
+
+// waitHealthy waits until GET endpoint+path answers 200, or the server
+// named name exits (done closed, its cmd.Wait result in *waitErr).
+func waitHealthy(name, endpoint, path string, done <-chan struct{}, waitErr *error) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(startWait)
 	last := errors.New("no answer yet")
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
-			return fmt.Errorf("versitygw exited: %v", *waitErr)
+			return fmt.Errorf("%s exited: %v", name, *waitErr)
 		default:
 		}
-		resp, err := client.Get(s.Endpoint + s3Health)
+		resp, err := client.Get(endpoint + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
-			last = fmt.Errorf("GET %s: %s", s3Health, resp.Status)
+			last = fmt.Errorf("GET %s: %s", path, resp.Status)
 		} else {
 			last = err
 		}
@@ -192,14 +198,19 @@ func waitS3(s *S3Server, done <-chan struct{}, waitErr *error) error {
 
 // findVersityGW looks for VersityGWBin under the module root (the nearest
 // folder up from the working directory with a go.mod), then on PATH.
-func findVersityGW() (string, error) {
+func findVersityGW() (string, error) { return findTool(VersityGWBin, "versitygw") }
+
+// findTool looks for rel (a path like VersityGWBin) under the module root
+// (the nearest folder up from the working directory with a go.mod), then
+// for name on PATH.
+func findTool(rel, name string) (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			bin := filepath.Join(dir, filepath.FromSlash(VersityGWBin))
+			bin := filepath.Join(dir, filepath.FromSlash(rel))
 			if _, err := os.Stat(bin); err == nil {
 				return bin, nil
 			}
@@ -211,9 +222,9 @@ func findVersityGW() (string, error) {
 		}
 		dir = parent
 	}
-	bin, err := exec.LookPath("versitygw")
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		return "", fmt.Errorf("not in %s nor on PATH", VersityGWBin)
+		return "", fmt.Errorf("not in %s nor on PATH", rel)
 	}
 	return bin, nil
 }
