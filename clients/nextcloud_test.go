@@ -183,3 +183,33 @@ func TestNextcloudCutResume(t *testing.T) {
 		t.Fatalf("%d upload folders left after completion", n)
 	}
 }
+
+// TestNextcloudResumeNeverMixes: an interrupted run from other bytes of
+// the same size (a copy still being written, say) leaves chunks under the
+// same upload id; resuming with the right bytes must not reuse them.
+func TestNextcloudResumeNeverMixes(t *testing.T) {
+	nc := testserver.NextcloudServer(t)
+	const chunk = 5 << 20
+	s := clients.NewWebDAVChunked(nc.URL, clients.Credentials{User: nc.User, Password: nc.Password}, chunk)
+	ctx := context.Background()
+	if err := s.Mkdir(ctx, "2022_53"); err != nil {
+		t.Fatal(err)
+	}
+	good := randomData(3*chunk + 99)
+	wrong := make([]byte, len(good)) // same size, other bytes
+	const id = "the-manifest-sha256"
+	if err := s.PutResumable(ctx, "2022_53/x.c4gh", &failAfter{r: bytes.NewReader(wrong), n: 2*chunk + 10}, int64(len(wrong)), id); err == nil {
+		t.Fatal("the cut run succeeded")
+	}
+	before := nc.ChunksSent()
+	if err := s.PutResumable(ctx, "2022_53/x.c4gh", bytes.NewReader(good), int64(len(good)), id); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(nc.Root, "2022_53", "x.c4gh"))
+	if !bytes.Equal(got, good) {
+		t.Fatal("the resumed upload mixed in chunks of the earlier, different bytes")
+	}
+	if resent := nc.ChunksSent() - before; resent != 4 {
+		t.Errorf("resent %d chunks, want all 4: none of the earlier ones may be reused", resent)
+	}
+}

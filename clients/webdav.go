@@ -39,7 +39,8 @@ type WebDAV struct {
 	cred    Credentials
 	uploads string // Nextcloud's uploads URL for the user, or ""
 	chunk   int64
-	plain   bool // the server has no chunked upload: use plain PUTs
+	plain   bool   // the server has no chunked upload: use plain PUTs
+	state   string // where chunk logs of resumable uploads live
 }
 
 // DefaultChunkSize is the chunk size of Nextcloud uploads: large enough
@@ -70,7 +71,7 @@ func NewWebDAVChunked(base string, cred Credentials, chunk int64) *WebDAV {
 	// never go out in clear after an https server redirects to http.
 	guarded := noDowngrade{next: transport, https: strings.HasPrefix(base, "https:")}
 	c.SetTransport(guarded)
-	w := &WebDAV{c: c, http: &http.Client{Transport: guarded}, base: strings.TrimSuffix(base, "/") + "/", cred: cred, chunk: chunk}
+	w := &WebDAV{c: c, http: &http.Client{Transport: guarded}, base: strings.TrimSuffix(base, "/") + "/", cred: cred, chunk: chunk, state: defaultStateDir()}
 	if i := strings.Index(w.base, "/remote.php/dav/files/"); i >= 0 {
 		rest := w.base[i+len("/remote.php/dav/files/"):]
 		if user, _, ok := strings.Cut(rest, "/"); ok && user != "" {
@@ -171,18 +172,24 @@ func (w *WebDAV) chunkFor(size int64) int64 {
 var errNoChunking = errors.New("no chunked upload")
 
 // chunked sends r as numbered chunks of the upload folder, then MOVEs
-// .file into place. With have != nil an existing folder is resumed:
-// chunks already there with the right size are skipped. Each chunk is
+// .file into place. With have != nil an existing folder is resumed: a
+// chunk already there is skipped when its size is right and the chunk log
+// shows it was sent from the same bytes as those read now. Each chunk is
 // read into one buffer, so its Content-Length is known even when the
 // total is not; OC-Total-Length goes with every chunk when the size is
 // known, and always with the final MOVE.
 func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64, upload string, have map[string]int64) error {
 	dir := w.uploads + upload + "/"
 	dest := w.url(p)
+	log := &chunkLog{sums: map[string]string{}}
+	if have != nil {
+		log = openChunkLog(w.state, upload)
+	}
 	err := w.do(ctx, "MKCOL", strings.TrimSuffix(dir, "/"), upload, nil, 0, map[string]string{"Destination": dest})
 	var se *StatusError
 	switch {
 	case err == nil:
+		log.reset() // a new folder: nothing recorded earlier is on the server
 	case have != nil && errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed:
 		// The folder exists: an earlier run of this upload. Keep its chunks.
 		uc := gowebdav.NewAuthClient(w.uploads, gowebdav.NewPreemptiveAuth(&basicAuth{w.cred}))
@@ -203,8 +210,12 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 	}
 	fail := func(err error) error {
 		if have == nil || errors.Is(err, ErrSourceChanged) {
-			// A one-off upload cannot be resumed: do not leave its chunks.
-			_ = w.do(context.WithoutCancel(ctx), http.MethodDelete, strings.TrimSuffix(dir, "/"), upload, nil, 0, nil)
+			// A one-off upload cannot be resumed, and changed data must not
+			// be: do not leave its chunks.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			_ = w.do(dctx, http.MethodDelete, strings.TrimSuffix(dir, "/"), upload, nil, 0, nil)
+			cancel()
+			log.remove()
 		}
 		return err
 	}
@@ -230,9 +241,14 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 			break // the previous chunk ended exactly at the end
 		}
 		name := fmt.Sprintf("%05d", n)
-		if got, ok := have[name]; !ok || got != int64(k) || k == 0 {
+		sum := sha256.Sum256(buf[:k])
+		hexSum := hex.EncodeToString(sum[:])
+		if got, ok := have[name]; !ok || got != int64(k) || k == 0 || !log.matches(name, hexSum) {
 			if err := w.do(ctx, http.MethodPut, dir+name, p, bytes.NewReader(buf[:k]), int64(k), headers); err != nil {
 				return fail(err)
+			}
+			if have != nil {
+				log.record(name, hexSum)
 			}
 		}
 		total += int64(k)
@@ -247,6 +263,7 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 	if err := w.do(ctx, "MOVE", dir+".file", p, nil, 0, move); err != nil {
 		return fail(err)
 	}
+	log.remove()
 	return nil
 }
 

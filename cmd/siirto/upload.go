@@ -267,13 +267,6 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 	}
 
 	res, resumable := u.store.(clients.Resumer)
-	if resumable {
-		// A resumed upload keeps chunks sent by earlier runs, named by the
-		// manifest's SHA-256: only a payload that matches it may send any.
-		if err := checkPayload(lb.payloadPath(), m); err != nil {
-			return false, err
-		}
-	}
 	err = u.retry(ctx, func() error {
 		f, err := os.Open(lb.payloadPath())
 		if err != nil {
@@ -330,7 +323,9 @@ func noManifestYet(ctx context.Context, store clients.Store, name string) error 
 
 // verifyingReader passes the payload through and, once its announced size
 // has been read, fails with clients.ErrSourceChanged instead of ending if
-// the SHA-256 differs from the manifest's.
+// the SHA-256 differs from the manifest's. The read that would complete a
+// wrong payload returns no bytes: the body stays short, so no server can
+// complete the PUT, the chunk or the multipart upload.
 type verifyingReader struct {
 	r    io.Reader
 	h    hash.Hash
@@ -344,30 +339,12 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	v.h.Write(p[:n])
 	v.n += int64(n)
 	if v.n > v.size || v.n == v.size && hex.EncodeToString(v.h.Sum(nil)) != v.want {
-		return n, fmt.Errorf("%w: its SHA-256 is not the manifest's", clients.ErrSourceChanged)
+		return 0, fmt.Errorf("%w: its SHA-256 is not the manifest's", clients.ErrSourceChanged)
 	}
 	if err == io.EOF && v.n < v.size {
 		return n, fmt.Errorf("%w: it ended after %d of %d bytes", clients.ErrSourceChanged, v.n, v.size)
 	}
 	return n, err
-}
-
-// checkPayload reads the whole payload and compares it with the manifest.
-func checkPayload(path string, m *encrypt.Manifest) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return err
-	}
-	if n != m.Payload.Size || hex.EncodeToString(h.Sum(nil)) != m.Payload.SHA256 {
-		return verify.Errorf(verify.CodeChecksumMismatch, "%s changed since it was encrypted: nothing was sent", path)
-	}
-	return nil
 }
 
 // retry runs op until it succeeds, fails for good, or the retries are
