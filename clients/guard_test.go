@@ -1,13 +1,16 @@
 package clients
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTargetErrorsHidePasswords(t *testing.T) {
@@ -49,5 +52,31 @@ func TestNoDowngrade(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "http://203.0.113.7/remote.php/dav/files/a/x", nil)
 	if _, err := guard.RoundTrip(req); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("a downgrade to plain http: got %v, want ErrForbidden", err)
+	}
+}
+
+// TestWebDAVHonoursCancel: a server that never answers must not hold a
+// cancelled call (status --wait reads receipts in a loop).
+func TestWebDAVHonoursCancel(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	s := NewWebDAV(srv.URL+"/dav/", Credentials{})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	for name, call := range map[string]func() error{
+		"open":   func() error { _, err := s.Open(ctx, "x"); return err },
+		"remove": func() error { return s.Remove(ctx, "x") },
+		"rename": func() error { return s.Rename(ctx, "x", "y") },
+		"mkdir":  func() error { return s.Mkdir(ctx, "x") },
+	} {
+		if err := call(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: got %v, want the context's deadline", name, err)
+		}
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled calls took %v", time.Since(start))
 	}
 }

@@ -295,16 +295,26 @@ func (w *WebDAV) List(ctx context.Context, dir string) ([]Info, error) {
 	return out, nil
 }
 
-// Open implements Store.
+// Open implements Store with a GET that honours ctx.
 func (w *WebDAV) Open(ctx context.Context, p string) (io.ReadCloser, error) {
-	if err := ctx.Err(); err != nil {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.url(p), nil)
+	if err != nil {
 		return nil, err
 	}
-	r, err := w.c.ReadStream(p)
+	req.SetBasicAuth(w.cred.User, w.cred.Password)
+	resp, err := w.http.Do(req)
 	if err != nil {
-		return nil, mapDAV("get", p, err)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, &networkError{op: "get", path: p, err: err}
 	}
-	return r, nil
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		return nil, statusErr("get", p, resp.StatusCode)
+	}
+	return resp.Body, nil
 }
 
 // Put implements Store. A file of unknown size (size < 0) goes to
@@ -321,39 +331,38 @@ func (w *WebDAV) Put(ctx context.Context, p string, r io.Reader, size int64) err
 	}
 	tmp := tempName(p)
 	if err := w.put(ctx, tmp, r, size); err != nil {
-		_ = w.c.Remove(tmp) // best effort: a hidden partial file is all that can remain
+		w.cleanup(ctx, tmp) // best effort: a hidden partial file is all that can remain
 		return err
 	}
-	if err := w.c.Rename(tmp, p, true); err != nil {
-		_ = w.c.Remove(tmp)
-		return mapDAV("move", p, err)
+	if err := w.Rename(ctx, tmp, p); err != nil {
+		w.cleanup(ctx, tmp)
+		return err
 	}
 	return nil
 }
 
 // Rename implements Store with a MOVE that overwrites.
 func (w *WebDAV) Rename(ctx context.Context, from, to string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return mapDAV("move", from, w.c.Rename(from, to, true))
+	return w.do(ctx, "MOVE", w.url(from), from, nil, 0, map[string]string{"Destination": w.url(to), "Overwrite": "T"})
+}
+
+// cleanup removes a temporary file after a failure, even when ctx is
+// done, but gives up after 30 seconds.
+func (w *WebDAV) cleanup(ctx context.Context, p string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = w.Remove(cctx, p)
 }
 
 // Remove implements Store.
 func (w *WebDAV) Remove(ctx context.Context, p string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return mapDAV("delete", p, w.c.Remove(p))
+	return w.do(ctx, http.MethodDelete, w.url(p), p, nil, 0, nil)
 }
 
 // Mkdir implements Store. A folder that already exists is no error
 // (Apache answers 405 to MKCOL on it, rclone 201).
 func (w *WebDAV) Mkdir(ctx context.Context, p string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := mapDAV("mkcol", p, w.c.Mkdir(p, 0))
+	err := w.do(ctx, "MKCOL", w.url(p), p, nil, 0, nil)
 	var se *StatusError
 	if errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed {
 		if st, serr := w.Stat(ctx, p); serr == nil && st.Dir {
