@@ -8,7 +8,7 @@ bash scripts/tools.sh
 bash scripts/services/install.sh
 bash scripts/lint.sh
 go test -race -count=1 ./...
-FUZZTIME=${FUZZTIME:-3s} bash scripts/fuzz.sh
+FUZZTIME=${FUZZTIME:-5000x} bash scripts/fuzz.sh
 demo_log=$(mktemp)
 if ! make --no-print-directory demo >"$demo_log" 2>&1; then
   cat "$demo_log"; rm -f "$demo_log"; echo "demo: FAILED"; exit 1
