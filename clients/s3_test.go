@@ -461,6 +461,21 @@ func TestS3CancelAborts(t *testing.T) {
 	if u := uploads(t, srv); len(u) != 0 {
 		t.Fatalf("the resumed put left %v", u)
 	}
+
+	// With NoResume (siirto send), even a failure worth retrying aborts:
+	// data that is new on every try leaves no parts behind.
+	once, err := NewS3(context.Background(), srv.Bucket, "", S3Options{Endpoint: srv.Endpoint, PartSize: part, NoResume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = count(once)
+	g = &gateReader{r: bytes.NewReader(data), left: 2 * part, parts: 2, c: c, cancel: func() {}, err: fmt.Errorf("%w: connection reset", ErrNetwork)}
+	if err := once.Put(context.Background(), "z", g, int64(len(data))); err == nil {
+		t.Fatal("a put that lost its connection succeeded")
+	}
+	if u := uploads(t, srv); len(u) != 0 {
+		t.Fatalf("with NoResume a lost connection kept %v", u)
+	}
 }
 
 func TestS3Errors(t *testing.T) {

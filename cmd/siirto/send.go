@@ -50,7 +50,7 @@ stopped, use siirto encrypt, then siirto upload.
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("send needs at least one INPUT file or folder")}
 			}
-			store, to, journal, err := env.openTarget(c)
+			store, to, journal, err := env.openTarget(c, false)
 			if err != nil {
 				return err
 			}
@@ -63,6 +63,9 @@ stopped, use siirto encrypt, then siirto upload.
 				if local != journal {
 					return verify.Errorf(verify.CodeJournalMismatch, "%s says %s, but the folder is for %s: nothing was sent", from, local, journal)
 				}
+			}
+			if err := env.cfg.defaults(c); err != nil {
+				return err
 			}
 			opts, total, err := env.bundleOptions(c, journal)
 			if err != nil {

@@ -58,7 +58,7 @@ Exit status: 0 accepted, 3 rejected, 6 no receipt yet or unreachable.
 			if c.NArg() != 1 {
 				return usageError{fmt.Errorf("status takes one BUNDLE")}
 			}
-			store, _, _, err := env.openTarget(c)
+			store, _, _, err := env.openTarget(c, true)
 			if err != nil {
 				return err
 			}

@@ -73,7 +73,7 @@ configuration file (siirto --help names it) saves typing:
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("upload needs at least one BUNDLE")}
 			}
-			store, to, journal, err := env.openTarget(c)
+			store, to, journal, err := env.openTarget(c, true)
 			if err != nil {
 				return err
 			}
@@ -145,7 +145,9 @@ func targetFlags() []cli.Flag {
 // openTarget opens the store --to names, with the credentials and options
 // of the flags and the config file, and reads and checks its journal
 // folder. It returns the store, the target URL and the journal number.
-func (env *environment) openTarget(c *cli.Context) (clients.Store, string, string, error) {
+// resumable says whether an interrupted upload of the caller's data may be
+// continued later (upload: the same payload; send: never the same bytes).
+func (env *environment) openTarget(c *cli.Context, resumable bool) (clients.Store, string, string, error) {
 	tgt, err := env.cfg.target(c.String("to"))
 	if err != nil {
 		return nil, "", "", err
@@ -173,6 +175,9 @@ func (env *environment) openTarget(c *cli.Context) (clients.Store, string, strin
 		Endpoint: firstOf(c.String("endpoint"), tgt.Endpoint), Region: firstOf(c.String("region"), tgt.Region),
 		Profile: firstOf(c.String("profile"), tgt.Profile), PartSize: int64(c.Int("part-size")) << 20,
 		Concurrency: c.Int("concurrency"), KeepPartial: c.Bool("keep-partial"),
+		// Data that is new on every try (send encrypts afresh) leaves no
+		// parts behind: they could never be reused, only billed.
+		NoResume: !resumable,
 	}
 	store, err := clients.OpenWith(c.Context, to, clients.OpenOptions{Credentials: cred, S3: s3o, ChunkSize: int64(c.Int("chunk-size")) << 20})
 	if errors.Is(err, clients.ErrNotFound) {
