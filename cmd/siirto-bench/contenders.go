@@ -114,6 +114,23 @@ func (s *setup) removeBundle() error {
 	return nil
 }
 
+// openFiles opens the input and creates the output name in the bench
+// folder; done closes both and removes the output.
+func (s *setup) openFiles(name string) (in, out *os.File, done func(), err error) {
+	if in, err = os.Open(s.input.path); err != nil {
+		return nil, nil, nil, err
+	}
+	if out, err = os.Create(filepath.Join(s.dir, name)); err != nil {
+		in.Close()
+		return nil, nil, nil, err
+	}
+	return in, out, func() {
+		in.Close()
+		out.Close()
+		os.Remove(out.Name())
+	}, nil
+}
+
 // siirtoEncrypt runs what `siirto encrypt --force ready.zip` runs.
 func (s *setup) siirtoEncrypt() (time.Duration, error) {
 	start := time.Now()
@@ -139,19 +156,12 @@ func (s *setup) siirtoEncrypt() (time.Duration, error) {
 // is written. Its output is synced like siirto's, which also keeps its
 // writeback from landing on the next contender's time.
 func (s *setup) libraryWriter() (time.Duration, error) {
-	out := filepath.Join(s.dir, "baseline.c4gh")
-	defer os.Remove(out)
 	start := time.Now()
-	in, err := os.Open(s.input.path)
+	in, f, done, err := s.openFiles("baseline.c4gh")
 	if err != nil {
 		return 0, err
 	}
-	defer in.Close()
-	f, err := os.Create(out)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
+	defer done()
 	plainHash, cipherHash := sha256.New(), sha256.New()
 	w, err := streaming.NewCrypt4GHWriterWithoutPrivateKey(io.MultiWriter(f, cipherHash), [][chacha20poly1305.KeySize]byte{s.pk}, nil)
 	if err != nil {
@@ -210,19 +220,12 @@ func (s *setup) engineOnly() (time.Duration, error) {
 // read and write loop, so that no copy_file_range shortcut makes it look
 // cheaper than writing a ciphertext is. For reading the ratios only.
 func (s *setup) diskCopy() (time.Duration, error) {
-	out := filepath.Join(s.dir, "copy.bin")
-	defer os.Remove(out)
 	start := time.Now()
-	in, err := os.Open(s.input.path)
+	in, f, done, err := s.openFiles("copy.bin")
 	if err != nil {
 		return 0, err
 	}
-	defer in.Close()
-	f, err := os.Create(out)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
+	defer done()
 	buf := make([]byte, 1<<20)
 	for {
 		n, err := in.Read(buf)

@@ -88,31 +88,54 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 	gb := float64(st.Size()) / 1e9
 
 	ctx := context.Background()
+	// Each target: the store that sets up its journal folders, and how
+	// siirto and rclone reach it.
+	type target struct {
+		name   string
+		store  clients.Store
+		env    []string                // siirto's credentials
+		flags  []string                // siirto's flags to reach it
+		to     func(dir string) string // siirto's --to for a folder
+		rclone []string                // rclone copyto's flags to reach it
+		remote string                  // rclone's remote, before the path
+	}
 	dav := testserver.Apache(b)
-	davStore := clients.NewWebDAV(dav.URL, clients.Credentials{User: dav.User, Password: dav.Password})
-	s3srv := testserver.S3(b)
-	b.Setenv("AWS_ACCESS_KEY_ID", s3srv.AccessKey)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", s3srv.SecretKey)
-	s3Store, err := clients.NewS3(ctx, s3srv.Bucket, "", clients.S3Options{Endpoint: s3srv.Endpoint, Region: s3srv.Region})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// MinIO, the reference S3 server. Its store reads its own keys: the
-	// SDK takes them from the environment when the store is made.
-	minio := testserver.MinIO(b)
-	b.Setenv("AWS_ACCESS_KEY_ID", minio.AccessKey)
-	b.Setenv("AWS_SECRET_ACCESS_KEY", minio.SecretKey)
-	minioStore, err := clients.NewS3(ctx, minio.Bucket, "", clients.S3Options{Endpoint: minio.Endpoint, Region: minio.Region})
-	if err != nil {
-		b.Fatal(err)
-	}
 	obscured, err := exec.Command("rclone", "obscure", dav.Password).Output()
 	if err != nil {
 		b.Fatal(err)
 	}
-	davEnv := []string{"SIIRTO_PASSWORD=" + dav.Password}
-	s3Env := []string{"AWS_ACCESS_KEY_ID=" + s3srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3srv.SecretKey}
-	minioEnv := []string{"AWS_ACCESS_KEY_ID=" + minio.AccessKey, "AWS_SECRET_ACCESS_KEY=" + minio.SecretKey}
+	targets := []target{{
+		name:   "WebDAV",
+		store:  clients.NewWebDAV(dav.URL, clients.Credentials{User: dav.User, Password: dav.Password}),
+		env:    []string{"SIIRTO_PASSWORD=" + dav.Password},
+		flags:  []string{"--user", dav.User},
+		to:     func(dir string) string { return dav.URL + dir + "/" },
+		rclone: []string{"--webdav-url", dav.URL, "--webdav-user", dav.User, "--webdav-pass", strings.TrimSpace(string(obscured))},
+		remote: ":webdav:",
+	}}
+	// versitygw ("S3") and MinIO, the reference S3 server. Each store reads
+	// its keys from the environment when it is made.
+	for _, srv := range []struct {
+		name, provider string
+		s              *testserver.S3Server
+	}{{"S3", "Other", testserver.S3(b)}, {"MinIO", "Minio", testserver.MinIO(b)}} {
+		b.Setenv("AWS_ACCESS_KEY_ID", srv.s.AccessKey)
+		b.Setenv("AWS_SECRET_ACCESS_KEY", srv.s.SecretKey)
+		store, err := clients.NewS3(ctx, srv.s.Bucket, "", clients.S3Options{Endpoint: srv.s.Endpoint, Region: srv.s.Region})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s3s := srv.s
+		targets = append(targets, target{
+			name:   srv.name,
+			store:  store,
+			env:    []string{"AWS_ACCESS_KEY_ID=" + s3s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s3s.SecretKey},
+			flags:  []string{"--endpoint", s3s.Endpoint},
+			to:     func(dir string) string { return "s3://" + s3s.Bucket + "/" + dir + "/" },
+			rclone: []string{"--s3-provider", srv.provider, "--s3-endpoint", s3s.Endpoint, "--s3-access-key-id", s3s.AccessKey, "--s3-secret-access-key", s3s.SecretKey, "--s3-region", s3s.Region},
+			remote: ":s3:" + s3s.Bucket + "/",
+		})
+	}
 
 	type row struct {
 		name string
@@ -123,44 +146,29 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		// Each round gets fresh journal folders, so nothing is "already there".
 		round := fmt.Sprintf("r%d", i)
-		for _, s := range []clients.Store{davStore, s3Store, minioStore} {
-			s.Mkdir(ctx, round)
-			for _, sub := range []string{"/upload", "/send"} {
-				s.Mkdir(ctx, round+sub)
-				s.Mkdir(ctx, round+sub+"/"+folder)
-				s.Put(ctx, round+sub+"/"+folder+"/"+verify.JournalFile, strings.NewReader(journal), int64(len(journal)))
+		for _, tg := range targets {
+			for _, sub := range []string{"", "/upload", "/send", "/upload/" + folder, "/send/" + folder} {
+				tg.store.Mkdir(ctx, round+sub)
 			}
+			for _, sub := range []string{"/upload/", "/send/"} {
+				tg.store.Put(ctx, round+sub+folder+"/"+verify.JournalFile, strings.NewReader(journal), int64(len(journal)))
+			}
+			// Every command starts on a quiet disk (settle).
+			measure := func(what string, command func() (time.Duration, int64)) {
+				settle()
+				d, rss := command()
+				rows = append(rows, row{what + ", " + tg.name, d, rss})
+			}
+			measure("siirto upload", func() (time.Duration, int64) {
+				return siirtoRun(tg.env, append(append([]string{"upload"}, tg.flags...), "--to", tg.to(round+"/upload/"+folder), "bundle/input.json")...)
+			})
+			measure("rclone copyto", func() (time.Duration, int64) {
+				return run(nil, "rclone", append(append([]string{"copyto"}, tg.rclone...), payload, tg.remote+round+"/rclone.c4gh")...)
+			})
+			measure("siirto send", func() (time.Duration, int64) {
+				return siirtoRun(tg.env, append(append([]string{"send"}, tg.flags...), "--to", tg.to(round+"/send/"+folder), "-r", "authority.pub", "input.zip")...)
+			})
 		}
-		settle()
-		d, rss := siirtoRun(davEnv, "upload", "--user", dav.User, "--to", dav.URL+round+"/upload/"+folder+"/", "bundle/input.json")
-		rows = append(rows, row{"siirto upload, WebDAV", d, rss})
-		settle()
-		d, rss = run(nil, "rclone", "copyto", "--webdav-url", dav.URL, "--webdav-user", dav.User, "--webdav-pass", strings.TrimSpace(string(obscured)),
-			payload, ":webdav:"+round+"/rclone.c4gh")
-		rows = append(rows, row{"rclone copyto, WebDAV", d, rss})
-		settle()
-		d, rss = siirtoRun(davEnv, "send", "--user", dav.User, "--to", dav.URL+round+"/send/"+folder+"/", "-r", "authority.pub", "input.zip")
-		rows = append(rows, row{"siirto send, WebDAV", d, rss})
-		settle()
-		d, rss = siirtoRun(s3Env, "upload", "--endpoint", s3srv.Endpoint, "--to", "s3://"+s3srv.Bucket+"/"+round+"/upload/"+folder+"/", "bundle/input.json")
-		rows = append(rows, row{"siirto upload, S3", d, rss})
-		settle()
-		d, rss = run(nil, "rclone", "copyto", "--s3-provider", "Other", "--s3-endpoint", s3srv.Endpoint, "--s3-access-key-id", s3srv.AccessKey,
-			"--s3-secret-access-key", s3srv.SecretKey, "--s3-region", s3srv.Region, payload, ":s3:"+s3srv.Bucket+"/"+round+"/rclone.c4gh")
-		rows = append(rows, row{"rclone copyto, S3", d, rss})
-		settle()
-		d, rss = siirtoRun(s3Env, "send", "--endpoint", s3srv.Endpoint, "--to", "s3://"+s3srv.Bucket+"/"+round+"/send/"+folder+"/", "-r", "authority.pub", "input.zip")
-		rows = append(rows, row{"siirto send, S3", d, rss})
-		settle()
-		d, rss = siirtoRun(minioEnv, "upload", "--endpoint", minio.Endpoint, "--to", "s3://"+minio.Bucket+"/"+round+"/upload/"+folder+"/", "bundle/input.json")
-		rows = append(rows, row{"siirto upload, MinIO", d, rss})
-		settle()
-		d, rss = run(nil, "rclone", "copyto", "--s3-provider", "Minio", "--s3-endpoint", minio.Endpoint, "--s3-access-key-id", minio.AccessKey,
-			"--s3-secret-access-key", minio.SecretKey, "--s3-region", minio.Region, payload, ":s3:"+minio.Bucket+"/"+round+"/rclone.c4gh")
-		rows = append(rows, row{"rclone copyto, MinIO", d, rss})
-		settle()
-		d, rss = siirtoRun(minioEnv, "send", "--endpoint", minio.Endpoint, "--to", "s3://"+minio.Bucket+"/"+round+"/send/"+folder+"/", "-r", "authority.pub", "input.zip")
-		rows = append(rows, row{"siirto send, MinIO", d, rss})
 	}
 	b.StopTimer()
 
@@ -195,12 +203,12 @@ func BenchmarkUploadVsRclone(b *testing.B) {
 		}
 		fmt.Printf("bench: %-40s %5.2f  %s %.2f  %s\n", what, v, cmp, target, verdict)
 	}
-	ratio("upload/rclone throughput, WebDAV", "siirto upload, WebDAV", "rclone copyto, WebDAV", 1.0, true)
-	ratio("upload/rclone throughput, S3", "siirto upload, S3", "rclone copyto, S3", 1.0, true)
-	ratio("upload/rclone throughput, MinIO", "siirto upload, MinIO", "rclone copyto, MinIO", 1.0, true)
-	ratio("send/upload wall time, WebDAV", "siirto send, WebDAV", "siirto upload, WebDAV", 1.25, false)
-	ratio("send/upload wall time, S3", "siirto send, S3", "siirto upload, S3", 1.25, false)
-	ratio("send/upload wall time, MinIO", "siirto send, MinIO", "siirto upload, MinIO", 1.25, false)
+	for _, tg := range targets {
+		ratio("upload/rclone throughput, "+tg.name, "siirto upload, "+tg.name, "rclone copyto, "+tg.name, 1.0, true)
+	}
+	for _, tg := range targets {
+		ratio("send/upload wall time, "+tg.name, "siirto send, "+tg.name, "siirto upload, "+tg.name, 1.25, false)
+	}
 	b.ReportMetric(gb/best["siirto upload, S3"].d.Seconds(), "GB/s-upload-s3")
 }
 

@@ -51,7 +51,10 @@ input and then in the current folder, and prints the number it used.
 			if c.NArg() == 0 {
 				return usageError{fmt.Errorf("encrypt needs at least one INPUT file or folder")}
 			}
-			journal, _, err := env.localJournal(c)
+			if err := env.cfg.defaults(c); err != nil {
+				return err
+			}
+			journal, err := env.localJournal(c)
 			if err != nil {
 				return err
 			}
@@ -86,23 +89,18 @@ input and then in the current folder, and prints the number it used.
 
 // localJournal finds the journal number for encrypt: --journal, or
 // journal_number.txt beside the first input or here, and says which.
-func (env *environment) localJournal(c *cli.Context) (string, string, error) {
-	if err := env.cfg.defaults(c); err != nil {
-		return "", "", err
-	}
+func (env *environment) localJournal(c *cli.Context) (string, error) {
 	journal, from, err := findJournal(c.String("journal"), c.Args().First())
 	if err == nil {
 		env.say("journal.using", journal, from)
 	}
-	return journal, from, err
+	return journal, err
 }
 
 // bundleOptions turns the flags shared by encrypt and send into the
-// options of one bundle for journal, and the plaintext bytes to read.
+// options of one bundle for journal, and the plaintext bytes to read. The
+// caller has applied the config file's defaults.
 func (env *environment) bundleOptions(c *cli.Context, journal string) (opts encrypt.BundleOptions, total int64, err error) {
-	if err := env.cfg.defaults(c); err != nil {
-		return opts, 0, err
-	}
 	if len(c.StringSlice("recipient")) == 0 {
 		return opts, 0, usageError{fmt.Errorf("give the authority's public key with --recipient (or recipients in the config file)")}
 	}

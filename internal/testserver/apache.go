@@ -7,13 +7,7 @@
 package testserver
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,9 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -36,8 +28,6 @@ const (
 	apacheBin   = "/usr/sbin/apache2"
 	modDAVFS    = "/usr/lib/apache2/modules/mod_dav_fs.so"
 	installHint = "run `bash scripts/services/install.sh` as root (make test does)"
-	startWait   = 10 * time.Second
-	stopWait    = 10 * time.Second
 )
 
 // DAV is a running Apache mod_dav server with one user.
@@ -93,54 +83,6 @@ func ApacheWith(t testing.TB, o Options) *DAV {
 	return retryPort(t, func() (*DAV, error) { return start(t, tmpl, o.User, password, hash) })
 }
 
-// stopAtCleanup stops the server when the test ends, shows its log if
-// the test failed, and removes its folder.
-func (s *server) stopAtCleanup(t testing.TB, url, dir string) {
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("testserver: stopping %s: %v", s.name, err)
-		}
-		if t.Failed() {
-			t.Logf("testserver: %s log (%s):\n%s", s.name, url, s.logTail())
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("testserver: %v", err)
-		}
-	})
-}
-
-// retryPort runs start up to three times while it fails only because the
-// free port it picked was taken meanwhile, and fails the test otherwise.
-func retryPort[T any](t testing.TB, start func() (T, error)) T {
-	t.Helper()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		v, err := start()
-		if err == nil {
-			return v
-		}
-		lastErr = err
-		if !errors.Is(err, errPortTaken) {
-			break
-		}
-	}
-	t.Fatalf("testserver: %v", lastErr)
-	var zero T
-	return zero
-}
-
-var errPortTaken = errors.New("port taken")
-
-// server is one server process (Apache, rclone) and its folder.
-type server struct {
-	name string // for messages: "apache2", "rclone"
-	dir  string // Apache's ServerRoot: httpd.conf, htpasswd, logs/, lock/, dav/<user>
-	conf string // Apache's httpd.conf; "" for servers stopped by SIGTERM
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-	err  error         // cmd.Wait's result, once done is closed
-}
-
 func start(t testing.TB, tmpl []byte, userName, password string, hash []byte) (*DAV, error) {
 	dir, err := makeRoot(userName)
 	if err != nil {
@@ -156,49 +98,33 @@ func start(t testing.TB, tmpl []byte, userName, password string, hash []byte) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &server{name: "apache2", dir: dir, conf: filepath.Join(dir, "httpd.conf"), done: make(chan struct{})}
-	conf := strings.NewReplacer("@ROOT@", dir, "@PORT@", strconv.Itoa(port), "@USER@", userName).Replace(string(tmpl))
-	if err := os.WriteFile(s.conf, []byte(conf), 0o644); err != nil {
+	conf := filepath.Join(dir, "httpd.conf")
+	text := strings.NewReplacer("@ROOT@", dir, "@PORT@", strconv.Itoa(port), "@USER@", userName).Replace(string(tmpl))
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
 	// Read by Apache's workers, which run as www-data.
 	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(userName+":"+string(hash)+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	stderr, err := os.Create(filepath.Join(dir, "logs", "stderr.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer stderr.Close()
-
 	// In the foreground Apache stays our child: we wait for it directly, see
 	// it die at once if its config is refused, and (on Linux) it gets
 	// SIGTERM if the test binary dies before its cleanup ran.
-	s.cmd = exec.Command(apacheBin, "-f", s.conf, "-k", "start", "-D", "FOREGROUND")
-	s.cmd.Dir = dir
-	s.cmd.Stdout, s.cmd.Stderr = stderr, stderr
-	s.cmd.SysProcAttr = sysProcAttr()
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %v", apacheBin, err)
+	s, err := spawn("apache2", dir, conf, exec.Command(apacheBin, "-f", conf, "-k", "start", "-D", "FOREGROUND"))
+	if err != nil {
+		return nil, err
 	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-
 	d := &DAV{
 		URL:      fmt.Sprintf("http://127.0.0.1:%d/remote.php/dav/files/%s/", port, userName),
 		User:     userName,
 		Password: password,
 		Root:     filepath.Join(dir, "dav", userName),
 	}
-	if err := s.waitReady(d); err != nil {
-		s.stop()
-		logs := s.logTail()
-		if strings.Contains(logs, "Address already in use") {
-			return nil, fmt.Errorf("%w: %v", errPortTaken, err)
-		}
-		return nil, fmt.Errorf("apache2 did not start: %v\n%s", err, logs)
+	if err := s.waitFor(davReady(d)); err != nil {
+		return nil, s.failed(err)
 	}
 	cleanDir = false
-	s.stopAtCleanup(t, d.URL, dir)
+	s.stopAtCleanup(t, d.URL)
 	return d, nil
 }
 
@@ -273,131 +199,24 @@ func traversable(dir string) bool {
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// findTemplate reads TemplatePath from the module root.
+func findTemplate() ([]byte, error) {
+	root, err := moduleRoot()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return os.ReadFile(filepath.Join(root, filepath.FromSlash(TemplatePath)))
 }
 
-// waitReady waits until an authenticated PROPFIND on the URL answers 207.
-func (s *server) waitReady(d *DAV) error {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(startWait)
-	last := errors.New("no answer yet")
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.done:
-			return fmt.Errorf("%s exited: %v", s.name, s.err)
-		default:
-		}
+// davReady is a probe: an authenticated PROPFIND of the URL answers 207.
+func davReady(d *DAV) func(*http.Client) error {
+	return func(c *http.Client) error {
 		req, err := http.NewRequest("PROPFIND", d.URL, nil)
 		if err != nil {
 			return err
 		}
 		req.SetBasicAuth(d.User, d.Password)
 		req.Header.Set("Depth", "0")
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusMultiStatus {
-				return nil
-			}
-			last = fmt.Errorf("PROPFIND %s: %s", d.URL, resp.Status)
-		} else {
-			last = err
-		}
-		select {
-		case <-s.done:
-		case <-time.After(20 * time.Millisecond):
-		}
+		return answers(req, http.StatusMultiStatus)(c)
 	}
-	return fmt.Errorf("not ready after %v: %v", startWait, last)
-}
-
-// stop asks the server to stop (Apache by apache2 -k stop, which signals
-// the pid in PidFile; others by SIGTERM) and waits for it to exit, killing
-// it if it does not.
-func (s *server) stop() error {
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
-	var (
-		out     []byte
-		stopErr error
-	)
-	if s.conf != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), stopWait)
-		defer cancel()
-		out, stopErr = exec.CommandContext(ctx, apacheBin, "-f", s.conf, "-k", "stop").CombinedOutput()
-	}
-	if s.conf == "" || stopErr != nil { // for Apache: no pid file yet, say
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(stopWait):
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	if stopErr != nil {
-		return fmt.Errorf("apache2 -k stop: %v: %s; killed it after %v", stopErr, bytes.TrimSpace(out), stopWait)
-	}
-	return fmt.Errorf("%s was still running %v after it was asked to stop: killed it", s.name, stopWait)
-}
-
-// logTail is the end of Apache's error log and of what a server printed itself.
-func (s *server) logTail() string {
-	var b strings.Builder
-	for _, name := range []string{"stderr.log", "error.log"} {
-		data, err := os.ReadFile(filepath.Join(s.dir, "logs", name))
-		if err != nil || len(bytes.TrimSpace(data)) == 0 {
-			continue
-		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > 20 {
-			lines = lines[len(lines)-20:]
-		}
-		fmt.Fprintf(&b, "--- logs/%s (end):\n%s\n", name, strings.Join(lines, "\n"))
-	}
-	if b.Len() == 0 {
-		return "(" + s.name + " logged nothing)"
-	}
-	return b.String()
-}
-
-// findTemplate reads TemplatePath from the nearest folder up from the
-// working directory (a test's is its package folder) that has it.
-func findTemplate() ([]byte, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(TemplatePath)))
-		if err == nil {
-			return data, nil
-		}
-		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
-			return nil, fmt.Errorf("%s: %v", TemplatePath, err)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return nil, fmt.Errorf("%s not found above the working directory", TemplatePath)
-		}
-		dir = parent
-	}
-}
-
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("testserver: %v", err)
-	}
-	return hex.EncodeToString(b)
 }
