@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the real servers the integration tests start themselves (see
-# internal/testserver): Apache with mod_dav, htpasswd, rclone (a second
-# WebDAV server) and curl, from Debian's packages. Idempotent and quiet when everything is already there. apt never
+# Installs the real servers and tools the integration tests start themselves
+# (see internal/testserver): Apache with mod_dav, htpasswd, rclone (a second
+# WebDAV server), litmus (the WebDAV test suite), postfix's smtp-sink (the
+# SMTP sink for notification mail) and curl, from Debian's packages. Idempotent and quiet when everything is already there. apt never
 # starts a service on CI (policy-rc.d exits 101); the tests start Apache by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(apache2 apache2-utils rclone)
+pkgs=(apache2 apache2-utils rclone litmus postfix)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 
 missing=()
@@ -21,6 +22,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "services: need root to install: ${missing[*]}" >&2; exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # postfix asks which mail setup to make; none: only its smtp-sink is used.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
   apt_install() { apt-get install -y --no-install-recommends -q "${missing[@]}" >"$log" 2>&1; }
@@ -42,4 +45,10 @@ if ! command -v rclone >/dev/null; then
   echo "services: rclone is installed but not on PATH" >&2
   exit 1
 fi
-echo "services: apache2 and rclone ready"
+for t in litmus /usr/sbin/smtp-sink; do
+  if ! command -v "$t" >/dev/null; then
+    echo "services: $t is missing after install" >&2
+    exit 1
+  fi
+done
+echo "services: apache2, rclone, litmus and smtp-sink ready"
