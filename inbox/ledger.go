@@ -1,0 +1,142 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// State is where a bundle is in the pipeline. A bundle only moves forward:
+//
+//	detected → verified → staged → notified → receipted → delivered → purged
+//	detected → rejected → notified → receipted → purged
+//
+// "notified" means every notification channel has delivered, "receipted"
+// that the signed receipt is in the journal folder as well.
+type State string
+
+// The states, in order.
+const (
+	StateDetected  State = "detected"
+	StateVerified  State = "verified"
+	StateStaged    State = "staged"
+	StateRejected  State = "rejected"
+	StateNotified  State = "notified"
+	StateReceipted State = "receipted"
+	StateDelivered State = "delivered"
+	StatePurged    State = "purged"
+)
+
+// States lists every state, for metrics that report zeros too.
+var States = []State{StateDetected, StateVerified, StateStaged, StateRejected, StateNotified, StateReceipted, StateDelivered, StatePurged}
+
+// Outcome values of a Record.
+const (
+	OutcomeAccepted = "accepted"
+	OutcomeRejected = "rejected"
+)
+
+// Record is a bundle as the ledger knows it. It holds no personal data:
+// names of bundles and folders, sizes, checksums and codes.
+type Record struct {
+	ID      string // hex SHA-256 of the manifest as received
+	Folder  string // journal folder
+	Name    string // bundle name: NAME.c4gh, NAME.json
+	Journal string // journal number, once verified
+	State   State
+	Outcome string // "", OutcomeAccepted or OutcomeRejected
+	Code    string // error code of a rejection, or of the last failed attempt
+	Detail  string // technical detail for staff; never secrets
+
+	PayloadSize     int64
+	PayloadSHA256   string
+	PlaintextSize   int64
+	PlaintextSHA256 string
+	Files           int
+	Staging         string // absolute path of the staged folder
+
+	Attempts    int       // failed attempts so far (retried with backoff)
+	NextAttempt time.Time // when the pipeline may try again
+
+	DetectedAt  time.Time
+	UpdatedAt   time.Time
+	DeliveredAt time.Time
+	PurgedAt    time.Time
+}
+
+// OutboxItem is a side effect still to perform for a bundle: one
+// notification channel ("email", "webhook", …) or the receipt. It was
+// written in the same transaction as the state change that caused it, so
+// a crash can delay it but never lose it; delivery is at least once, and
+// receivers deduplicate by bundle id and state.
+type OutboxItem struct {
+	ID       int64
+	BundleID string
+	Kind     string // KindReceipt or a notification channel name
+	State    State  // the state that caused it
+	Attempts int
+	NextAt   time.Time
+	LastErr  string
+}
+
+// KindReceipt is the outbox kind that writes the signed receipt.
+const KindReceipt = "receipt"
+
+// Ledger errors.
+var (
+	// ErrNotFound: no bundle with that id.
+	ErrNotFound = errors.New("inbox: no such bundle in the ledger")
+	// ErrConflict: the bundle was not in the expected state (another
+	// worker, or a repeated command, moved it first).
+	ErrConflict = errors.New("inbox: bundle is not in the expected state")
+)
+
+// Ledger is the pipeline's memory: every bundle, its state changes, the
+// outbox and claims. Every method is one transaction. The embedded
+// implementation is SQLite (OpenSQLite); others keep the same behaviour.
+type Ledger interface {
+	// Detect records a bundle first seen; it reports false when the id is
+	// already known (nothing is changed then).
+	Detect(ctx context.Context, r Record) (bool, error)
+	// Get returns one bundle.
+	Get(ctx context.Context, id string) (Record, error)
+	// Due lists bundles in detected or verified state whose next attempt
+	// is due and that nobody holds a live claim on, oldest first.
+	Due(ctx context.Context, now time.Time, limit int) ([]Record, error)
+	// Claim takes a bundle for worker until now+lease; false when another
+	// worker holds a live claim.
+	Claim(ctx context.Context, id, worker string, now time.Time, lease time.Duration) (bool, error)
+	// Release drops worker's claim.
+	Release(ctx context.Context, id, worker string) error
+	// Advance moves bundle r.ID from state from to r.State, saving r's
+	// fields, and enqueues one outbox item per kind, all in one
+	// transaction. ErrConflict when the bundle is not in state from.
+	Advance(ctx context.Context, from State, r Record, outbox []string) error
+	// Retry records a failed attempt that leaves the state as it is.
+	Retry(ctx context.Context, id, code, detail string, next time.Time) error
+	// OutboxDue lists outbox items due at now, oldest first.
+	OutboxDue(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	// OutboxDone marks an item done and, when it was the bundle's last
+	// pending item of its kind group, advances the bundle to notified or
+	// receipted. It returns the bundle's states passed through.
+	OutboxDone(ctx context.Context, item OutboxItem, now time.Time) ([]State, error)
+	// OutboxRetry records a failed delivery, to try again at next.
+	OutboxRetry(ctx context.Context, item OutboxItem, detail string, next time.Time) error
+	// List returns the bundles of a journal folder ("" for all), newest first.
+	List(ctx context.Context, folder string) ([]Record, error)
+	// Counts returns how many bundles are in each state.
+	Counts(ctx context.Context) (map[State]int, error)
+	// Delivered marks a staged bundle delivered to the researcher, which
+	// starts its retention period.
+	Delivered(ctx context.Context, id string, now time.Time) (Record, error)
+	// Expired lists bundles whose staged or rejected data should be deleted:
+	// delivered before deliveredBefore, or rejected before rejectedBefore.
+	Expired(ctx context.Context, deliveredBefore, rejectedBefore time.Time) ([]Record, error)
+	// Purged marks a bundle's data deleted.
+	Purged(ctx context.Context, id string, now time.Time) error
+	// Meta reads and SetMeta writes a small named value (the audit head).
+	Meta(ctx context.Context, key string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+	// Close releases the database.
+	Close() error
+}

@@ -1,0 +1,99 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// maxDeliveries bounds retries of one outbox item (about five days at the
+// ten-minute cap); after that, or on a permanent failure, it is given up
+// loudly: logged, audited and counted, so staff can act.
+const maxDeliveries = 720
+
+func (p *Pipeline) drainLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		p.Drain(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-p.out:
+		}
+	}
+}
+
+// Drain performs the outbox items that are due: notifications and receipts.
+func (p *Pipeline) Drain(ctx context.Context) {
+	items, err := p.cfg.Ledger.OutboxDue(ctx, p.cfg.Now(), 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Error("ledger: reading the outbox failed", "err", err)
+		}
+		return
+	}
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return
+		}
+		p.deliver(ctx, it)
+	}
+}
+
+func (p *Pipeline) deliver(ctx context.Context, it OutboxItem) {
+	log := p.log.With("bundle", it.BundleID, "kind", it.Kind)
+	r, err := p.cfg.Ledger.Get(ctx, it.BundleID)
+	if err != nil {
+		log.Error("ledger: reading a bundle failed", "err", err)
+		return
+	}
+	switch {
+	case it.Kind == KindReceipt:
+		err = p.writeReceipt(r)
+	case p.cfg.Deliver != nil:
+		err = p.cfg.Deliver.Deliver(ctx, it.Kind, r)
+	}
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	fields := map[string]string{"kind": it.Kind, "state": string(it.State)}
+	action := "notify"
+	if it.Kind == KindReceipt {
+		action = "receipt"
+	}
+	if err != nil {
+		if !errors.Is(err, ErrPermanent) && it.Attempts+1 < maxDeliveries {
+			next := p.cfg.Now().Add(backoff(it.Attempts))
+			log.Warn("delivery failed; it will be retried", "err", err, "attempt", it.Attempts+1, "retry_at", next)
+			if err := p.cfg.Ledger.OutboxRetry(ctx, it, err.Error(), next); err != nil {
+				log.Error("ledger: recording a retry failed", "err", err)
+			}
+			return
+		}
+		log.Error("delivery given up", "err", err, "attempts", it.Attempts+1)
+		action += "_failed"
+		fields["error"] = err.Error()
+	}
+	if err := p.audit(Event{Action: action, Folder: r.Folder, Bundle: r.ID, Fields: fields}); err != nil {
+		log.Error("audit failed", "err", err)
+		return
+	}
+	passed, err := p.cfg.Ledger.OutboxDone(ctx, it, p.cfg.Now().UTC())
+	if err != nil {
+		log.Error("ledger: marking a delivery done failed", "err", err)
+		return
+	}
+	for _, s := range passed {
+		r.State = s
+		if err := p.auditState(r, nil); err != nil {
+			log.Error("audit failed", "err", err)
+		}
+		if s == StateNotified && p.cfg.Observe != nil {
+			p.cfg.Observe.Notified(p.cfg.Now().Sub(r.DetectedAt))
+		}
+	}
+	log.Info(fmt.Sprintf("%s done", action))
+}

@@ -1,0 +1,246 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/siirto/siirto/encrypt"
+	"github.com/siirto/siirto/verify"
+)
+
+// process takes one claimed bundle as far as it can go now: detected →
+// verified → staged, or rejected. A failure that is not the bundle's
+// fault (disk full, I/O) leaves the state as it is, to retry with backoff.
+func (p *Pipeline) process(ctx context.Context, r Record) {
+	ok, err := p.cfg.Ledger.Claim(ctx, r.ID, p.cfg.Worker, p.cfg.Now(), p.cfg.Lease)
+	if err != nil || !ok {
+		return
+	}
+	defer p.cfg.Ledger.Release(context.WithoutCancel(ctx), r.ID, p.cfg.Worker)
+	log := p.log.With("bundle", r.ID, "folder", r.Folder, "name", r.Name)
+	start := time.Now()
+	err = p.advance(ctx, &r)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	code := verify.CodeOf(err)
+	if rejects(code) {
+		if err := p.reject(ctx, r, code, err); err != nil && ctx.Err() == nil {
+			log.Error("recording a rejection failed", "code", code, "err", err)
+		}
+		if p.cfg.Observe != nil {
+			p.cfg.Observe.Processed(string(code), r.PayloadSize, 0, time.Since(start))
+		}
+		return
+	}
+	next := p.cfg.Now().Add(backoff(r.Attempts))
+	log.Error("bundle processing failed; it will be retried", "code", code, "err", err, "retry_at", next)
+	if err := p.cfg.Ledger.Retry(context.WithoutCancel(ctx), r.ID, string(code), err.Error(), next); err != nil {
+		log.Error("ledger: recording the retry failed", "err", err)
+	}
+}
+
+// rejects tells the bundle's faults, answered with a rejection receipt,
+// from the gateway's own troubles, which are retried.
+func rejects(c verify.Code) bool {
+	return verify.Lookup(c).Class == verify.ClassBundle || c == verify.CodeWrongKey
+}
+
+// opened is a bundle read from its journal folder.
+type opened struct {
+	b       verify.Bundle
+	payload *os.File
+	journal Journal
+}
+
+func (o *opened) close() {
+	if o.payload != nil {
+		o.payload.Close()
+	}
+}
+
+func (p *Pipeline) open(ctx context.Context, r Record) (*opened, error) {
+	dir := p.folderPath(r.Folder)
+	manifest, err := readManifest(filepath.Join(dir, encrypt.ManifestName(r.Name)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, verify.Errorf(verify.CodeManifestMissing, "the manifest was removed before it was processed")
+	}
+	if err != nil {
+		return nil, verify.AsError(err)
+	}
+	if id, err := manifestID(filepath.Join(dir, encrypt.ManifestName(r.Name))); err != nil || id != r.ID {
+		return nil, verify.Errorf(verify.CodeManifestInvalid, "the manifest changed after it was detected")
+	}
+	o := &opened{b: verify.Bundle{Name: r.Name, Folder: r.Folder, Manifest: manifest, PayloadSize: -1}}
+	if jf, err := os.ReadFile(filepath.Join(dir, verify.JournalFile)); err == nil {
+		o.b.JournalFile = jf
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, verify.AsError(err)
+	}
+	if p.cfg.Journals != nil {
+		if o.journal, err = p.cfg.Journals.Journal(ctx, r.Folder); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, encrypt.PayloadName(r.Name)))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		o.b.PayloadSize = 0
+	case err != nil:
+		return nil, verify.AsError(err)
+	default:
+		info, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, verify.AsError(err)
+		}
+		o.payload, o.b.Payload, o.b.PayloadSize = f, f, info.Size()
+	}
+	return o, nil
+}
+
+func (p *Pipeline) options(o *opened) verify.Options {
+	return verify.Options{
+		Recipients: []encrypt.PublicKey{p.cfg.Key.Public()},
+		Senders:    o.journal.Senders,
+		Limits:     p.cfg.Limits,
+	}
+}
+
+// advance runs the steps left for r; it returns the error that stopped it.
+func (p *Pipeline) advance(ctx context.Context, r *Record) error {
+	o, err := p.open(ctx, *r)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	if o.payload == nil {
+		o.b.Payload = nil
+	}
+	r.PayloadSize = o.b.PayloadSize
+	if r.State == StateDetected {
+		opts := p.options(o)
+		opts.HeaderOnly = true
+		res, err := verify.Check(ctx, o.b, opts)
+		if res != nil {
+			r.Journal = res.Journal
+		}
+		if err != nil {
+			return err
+		}
+		next := *r
+		next.State, next.UpdatedAt = StateVerified, p.cfg.Now().UTC()
+		next.PayloadSHA256 = res.Manifest.Payload.SHA256
+		next.Code, next.Detail = "", ""
+		if err := p.cfg.Ledger.Advance(ctx, StateDetected, next, nil); err != nil {
+			return err
+		}
+		*r = next
+		if err := p.auditState(*r, nil); err != nil {
+			return err
+		}
+		if _, err := o.payload.Seek(0, io.SeekStart); err != nil {
+			return verify.AsError(err)
+		}
+	}
+	if r.State != StateVerified {
+		return nil
+	}
+	return p.stage(ctx, r, o)
+}
+
+// stage decrypts into staging/<folder>/<id>/: the plaintext zip goes to
+// a nameless private file in staging, the files to a hidden temp folder
+// renamed into place only after every check passed.
+func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
+	m, err := verify.ParseManifest(o.b.Manifest)
+	if err != nil {
+		return err
+	}
+	// Space for the plaintext zip and the files extracted from it.
+	need := 2*m.Plaintext.Size + 64<<20
+	if free, err := p.cfg.Free(p.cfg.Staging); err == nil && free < need {
+		return verify.Errorf(verify.CodeDiskFull, "staging has %d bytes free; this bundle needs about %d", free, need)
+	}
+	folder := filepath.Join(p.cfg.Staging, r.Folder)
+	target := filepath.Join(folder, r.ID)
+	if err := os.MkdirAll(folder, 0o700); err != nil {
+		return verify.AsError(err)
+	}
+	// A crash after the rename but before the ledger said so leaves a
+	// complete copy: it is replaced, so the bundle is staged exactly once.
+	if err := removeTree(target); err != nil {
+		return verify.AsError(err)
+	}
+	zipFile, err := p.workFile(r.ID)
+	if err != nil {
+		return verify.AsError(err)
+	}
+	defer zipFile.Close()
+	opts := p.options(o)
+	opts.Key, opts.Plaintext, opts.ExtractTo = p.cfg.Key, zipFile, target
+	res, err := verify.Check(ctx, o.b, opts)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(folder); err != nil {
+		return verify.AsError(err)
+	}
+	next := *r
+	next.State, next.Outcome, next.UpdatedAt = StateStaged, OutcomeAccepted, p.cfg.Now().UTC()
+	next.Journal = res.Journal
+	next.PayloadSize, next.PayloadSHA256 = m.Payload.Size, m.Payload.SHA256
+	next.PlaintextSize, next.PlaintextSHA256 = m.Plaintext.Size, m.Plaintext.SHA256
+	next.Files, next.Staging = len(res.Files), target
+	next.Code, next.Detail = "", ""
+	if err := p.audit(Event{Action: "decrypt", Folder: r.Folder, Bundle: r.ID, Fields: map[string]string{
+		"plaintext_size": fmt.Sprint(m.Plaintext.Size), "files": fmt.Sprint(len(res.Files)), "staging": target}}); err != nil {
+		return err
+	}
+	if err := p.cfg.Ledger.Advance(ctx, StateVerified, next, p.outboxKinds(o.journal)); err != nil {
+		return err
+	}
+	*r = next
+	if p.cfg.Observe != nil {
+		p.cfg.Observe.Processed("", m.Payload.Size, m.Plaintext.Size, time.Since(r.DetectedAt))
+	}
+	p.log.Info("bundle staged", "bundle", r.ID, "folder", r.Folder, "files", next.Files, "plaintext_size", next.PlaintextSize, "staging", target)
+	return p.auditState(*r, nil)
+}
+
+func (p *Pipeline) outboxKinds(j Journal) []string {
+	return append(append([]string(nil), j.Channels...), KindReceipt)
+}
+
+// reject records a bundle's refusal with its code; the outbox then tells
+// the handlers and writes the receipt that tells the uploader.
+func (p *Pipeline) reject(ctx context.Context, r Record, code verify.Code, cause error) error {
+	var j Journal
+	if p.cfg.Journals != nil {
+		j, _ = p.cfg.Journals.Journal(ctx, r.Folder)
+	}
+	from := r.State
+	r.State, r.Outcome, r.Code, r.Detail = StateRejected, OutcomeRejected, string(code), cause.Error()
+	r.UpdatedAt = p.cfg.Now().UTC()
+	if err := p.cfg.Ledger.Advance(ctx, from, r, p.outboxKinds(j)); err != nil {
+		return err
+	}
+	p.log.Warn("bundle rejected", "bundle", r.ID, "folder", r.Folder, "name", r.Name, "code", code, "detail", cause.Error())
+	return p.auditState(r, map[string]string{"detail": cause.Error()})
+}
+
+func (p *Pipeline) auditState(r Record, extra map[string]string) error {
+	f := map[string]string{"state": string(r.State)}
+	if r.Code != "" {
+		f["code"] = r.Code
+	}
+	for k, v := range extra {
+		f[k] = v
+	}
+	return p.audit(Event{Action: "state", Folder: r.Folder, Bundle: r.ID, Fields: f})
+}

@@ -1,0 +1,65 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+
+	"github.com/siirto/siirto/encrypt"
+)
+
+// retain deletes what retention allows: staged data of bundles delivered
+// more than Retention ago (with a kept payload), and rejected bundles'
+// files after RejectedRetention. Each deletion is audited.
+func (p *Pipeline) retain(ctx context.Context) {
+	if p.cfg.Retention <= 0 && p.cfg.RejectedRetention <= 0 {
+		return
+	}
+	now := p.cfg.Now().UTC()
+	expired, err := p.cfg.Ledger.Expired(ctx, now.Add(-p.cfg.Retention), now.Add(-p.cfg.RejectedRetention))
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Error("ledger: listing expired bundles failed", "err", err)
+		}
+		return
+	}
+	for _, r := range expired {
+		if err := p.purge(ctx, r); err != nil {
+			p.log.Error("retention: deleting a bundle's data failed", "bundle", r.ID, "err", err)
+		}
+	}
+}
+
+// purge deletes one bundle's retained data now and records it.
+func (p *Pipeline) purge(ctx context.Context, r Record) error {
+	var paths []string
+	if r.Outcome == OutcomeRejected {
+		paths = append(paths, p.rejectedDir(r))
+	} else if r.Staging != "" {
+		paths = append(paths, r.Staging)
+	}
+	payload := filepath.Join(p.folderPath(r.Folder), encrypt.PayloadName(r.Name))
+	for _, path := range paths {
+		if err := removeTree(path); err != nil {
+			return err
+		}
+	}
+	if r.Outcome == OutcomeAccepted {
+		if err := os.Remove(payload); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	fields := map[string]string{"outcome": r.Outcome}
+	if len(paths) > 0 {
+		fields["deleted"] = paths[0]
+	}
+	if err := p.audit(Event{Action: "retention_delete", Folder: r.Folder, Bundle: r.ID, Fields: fields}); err != nil {
+		return err
+	}
+	if err := p.cfg.Ledger.Purged(ctx, r.ID, p.cfg.Now().UTC()); err != nil {
+		return err
+	}
+	p.log.Info("retention: bundle data deleted", "bundle", r.ID, "folder", r.Folder)
+	return nil
+}

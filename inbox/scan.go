@@ -1,0 +1,128 @@
+package inbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/siirto/siirto/encrypt"
+	"github.com/siirto/siirto/verify"
+)
+
+// Scan looks through every journal folder for manifests, the completion
+// marker, and records each new bundle as detected. Hidden names (temp
+// uploads), receipts and subfolders are not bundles; a payload without
+// its manifest is not a bundle yet.
+func (p *Pipeline) Scan(ctx context.Context) error {
+	folders, err := os.ReadDir(p.cfg.Inbox)
+	if err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	// Manifests seen in this scan; the ones gone since are forgotten, so
+	// the cache stays as big as the inbox.
+	next := map[string]seenFile{}
+	for _, f := range folders {
+		if !f.IsDir() || strings.HasPrefix(f.Name(), ".") {
+			continue
+		}
+		if err := p.scanFolder(ctx, f.Name(), next); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	p.seen = next
+	p.mu.Unlock()
+	return nil
+}
+
+// IsManifest tells a bundle's manifest from the other files of a journal
+// folder: receipts, journal_number.txt, receipt-key.pub, hidden temp names.
+func IsManifest(name string) bool {
+	return strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, verify.ReceiptName("")) &&
+		!strings.HasPrefix(name, ".") && len(name) > len(".json")
+}
+
+func (p *Pipeline) scanFolder(ctx context.Context, folder string, next map[string]seenFile) error {
+	dir := p.folderPath(folder)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !e.Type().IsRegular() || !IsManifest(e.Name()) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		p.mu.Lock()
+		s, ok := p.seen[path]
+		p.mu.Unlock()
+		if ok && s.size == info.Size() && s.mtime.Equal(info.ModTime()) {
+			next[path] = s
+			continue
+		}
+		id, err := manifestID(path)
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSuffix(e.Name(), ".json")
+		var payloadSize int64
+		if pi, err := os.Stat(filepath.Join(dir, encrypt.PayloadName(name))); err == nil {
+			payloadSize = pi.Size()
+		}
+		now := p.cfg.Now().UTC()
+		added, err := p.cfg.Ledger.Detect(ctx, Record{ID: id, Folder: folder, Name: name, PayloadSize: payloadSize, DetectedAt: now})
+		if err != nil {
+			return err
+		}
+		if added {
+			p.log.Info("bundle detected", "bundle", id, "folder", folder, "name", name)
+			if err := p.audit(Event{Action: "detected", Folder: folder, Bundle: id, Fields: map[string]string{"name": name, "payload_size": fmt.Sprint(payloadSize)}}); err != nil {
+				return err
+			}
+		} else if r, err := p.cfg.Ledger.Get(ctx, id); err == nil && (r.Folder != folder || r.Name != name) {
+			// The same manifest bytes in another place: a copy of a bundle
+			// already taken. It is left alone, and said so once.
+			p.log.Warn("a copy of a known bundle was ignored", "bundle", id, "folder", folder, "name", name)
+			_ = p.audit(Event{Action: "duplicate_ignored", Folder: folder, Bundle: id, Fields: map[string]string{"name": name}})
+		}
+		next[path] = seenFile{size: info.Size(), mtime: info.ModTime()}
+	}
+	return nil
+}
+
+// manifestID is the bundle id: the SHA-256 of the manifest file as received.
+func manifestID(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readManifest reads a manifest, at most one byte more than a manifest
+// may have (so an oversized one is refused by the parser, not read whole).
+func readManifest(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, verify.MaxManifest+1))
+}
