@@ -53,6 +53,7 @@ func (e Entry) hash() (string, error) {
 type Log struct {
 	mu   sync.Mutex
 	f    *os.File
+	off  int64 // where this process's view of the file ends
 	seq  int64
 	head string
 	now  func() time.Time
@@ -67,6 +68,12 @@ func Open(path string) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	defer unlock()
 	seq, head, good, err := scan(f)
 	if err != nil {
 		f.Close()
@@ -80,7 +87,7 @@ func Open(path string) (*Log, error) {
 		f.Close()
 		return nil, err
 	}
-	return &Log{f: f, seq: seq, head: head, now: time.Now}, nil
+	return &Log{f: f, off: good, seq: seq, head: head, now: time.Now}, nil
 }
 
 // Head returns the hash of the last entry (Genesis for an empty log), for
@@ -88,6 +95,10 @@ func Open(path string) (*Log, error) {
 func (l *Log) Head() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if unlock, err := lockFile(l.f); err == nil {
+		_ = l.catchUp() // entries other processes appended count too
+		unlock()
+	}
 	return l.head
 }
 
@@ -96,6 +107,17 @@ func (l *Log) Head() string {
 func (l *Log) Append(e Entry) (Entry, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The server and the admin commands append to the same file: a file
+	// lock orders them, and each first continues the chain from entries
+	// another process wrote since its last append.
+	unlock, err := lockFile(l.f)
+	if err != nil {
+		return e, err
+	}
+	defer unlock()
+	if err := l.catchUp(); err != nil {
+		return e, err
+	}
 	e.Seq = l.seq + 1
 	if e.Time.IsZero() {
 		e.Time = l.now().UTC()
@@ -110,14 +132,40 @@ func (l *Log) Append(e Entry) (Entry, error) {
 	if err != nil {
 		return e, err
 	}
-	if _, err := l.f.Write(append(line, '\n')); err != nil {
+	line = append(line, '\n')
+	if _, err := l.f.WriteAt(line, l.off); err != nil {
 		return e, err
 	}
 	if err := l.f.Sync(); err != nil {
 		return e, err
 	}
+	l.off += int64(len(line))
 	l.seq, l.head = e.Seq, e.Hash
 	return e, nil
+}
+
+// catchUp reads entries appended by other processes since l.off and
+// drops a line another process left cut short by a crash.
+func (l *Log) catchUp() error {
+	info, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	if info.Size() == l.off {
+		return nil
+	}
+	if info.Size() < l.off {
+		return fmt.Errorf("%w: the file shrank from %d to %d bytes", ErrBroken, l.off, info.Size())
+	}
+	seq, head, good, err := scanFrom(io.NewSectionReader(l.f, l.off, info.Size()-l.off), l.seq, l.head)
+	if err != nil {
+		return err
+	}
+	l.seq, l.head, l.off = seq, head, l.off+good
+	if l.off < info.Size() {
+		return l.f.Truncate(l.off)
+	}
+	return nil
 }
 
 // Close closes the file.
@@ -145,7 +193,12 @@ var ErrBroken = errors.New("the audit log has been altered")
 // hash, and how many bytes hold complete entries (a final line without a
 // newline is a write cut short, not counted and not an error).
 func scan(r io.Reader) (seq int64, head string, good int64, err error) {
-	head = Genesis
+	return scanFrom(r, 0, Genesis)
+}
+
+// scanFrom is scan continuing a chain that ends at seq and head.
+func scanFrom(r io.Reader, seq int64, head string) (int64, string, int64, error) {
+	var good int64
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, rerr := br.ReadBytes('\n')

@@ -185,3 +185,37 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestTwoWriters: the server and an admin command append to one file
+// through their own Logs; the chain stays whole.
+func TestTwoWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := range 10 {
+		l := a
+		if i%3 == 0 {
+			l = b
+		}
+		if _, err := l.Append(Entry{Actor: "gateway", Action: "state"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n, err := Verify(f, a.Head())
+	if err != nil || n != 10 {
+		t.Fatalf("Verify: %d entries, %v", n, err)
+	}
+}
