@@ -108,6 +108,9 @@ type Ledger interface {
 	Claim(ctx context.Context, id, worker string, now time.Time, lease time.Duration) (bool, error)
 	// Release drops worker's claim.
 	Release(ctx context.Context, id, worker string) error
+	// ReleaseAll drops every claim: for a gateway that knows it is the
+	// only worker (it holds the data folder's lock), after a crash.
+	ReleaseAll(ctx context.Context) error
 	// Advance moves bundle r.ID from state from to r.State, saving r's
 	// fields, and enqueues one outbox item per kind, all in one
 	// transaction. ErrConflict when the bundle is not in state from.
@@ -137,6 +140,9 @@ type Ledger interface {
 	// Meta reads and SetMeta writes a small named value (the audit head).
 	Meta(ctx context.Context, key string) (string, error)
 	SetMeta(ctx context.Context, key, value string) error
+	// SetMetaMax writes value only if it sorts after the value kept, so
+	// that writers racing each other leave the greatest.
+	SetMetaMax(ctx context.Context, key, value string) error
 	// Close releases the database.
 	Close() error
 }

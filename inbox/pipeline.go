@@ -84,7 +84,11 @@ type Config struct {
 	Retention         time.Duration
 	RejectedRetention time.Duration
 	Worker            string // this process's name in claims
-	Now               func() time.Time
+	// Exclusive says this pipeline is the only one on its ledger (the
+	// embedded gateway holds its data folder's lock): claims left by a
+	// crashed run are dropped at start instead of waiting for their lease.
+	Exclusive bool
+	Now       func() time.Time
 	// Free reports free bytes at a path; nil uses statfs.
 	Free func(path string) (int64, error)
 }
@@ -181,6 +185,11 @@ func (p *Pipeline) Ready() bool {
 func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.cleanStaging(); err != nil {
 		return err
+	}
+	if p.cfg.Exclusive {
+		if err := p.cfg.Ledger.ReleaseAll(ctx); err != nil {
+			return err
+		}
 	}
 	work := make(chan Record)
 	var wg sync.WaitGroup

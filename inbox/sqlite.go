@@ -245,6 +245,15 @@ func (l *SQLite) Release(ctx context.Context, id, worker string) error {
 	return nil
 }
 
+// ReleaseAll implements Ledger.
+func (l *SQLite) ReleaseAll(ctx context.Context) error {
+	_, err := l.db.ExecContext(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE lease_until > 0`)
+	if err != nil {
+		return fmt.Errorf("ledger: release: %w", err)
+	}
+	return nil
+}
+
 // Advance implements Ledger.
 func (l *SQLite) Advance(ctx context.Context, from State, r Record, outbox []string) error {
 	return l.inTx(ctx, func(tx *sql.Tx) error {
@@ -440,6 +449,16 @@ func (l *SQLite) Meta(ctx context.Context, key string) (string, error) {
 // SetMeta implements Ledger.
 func (l *SQLite) SetMeta(ctx context.Context, key, value string) error {
 	_, err := l.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	return nil
+}
+
+// SetMetaMax implements Ledger.
+func (l *SQLite) SetMetaMax(ctx context.Context, key, value string) error {
+	_, err := l.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE excluded.value > meta.value`, key, value)
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
