@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 TOOLS    := $(CURDIR)/.tools/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+LDFLAGS  := -s -w -X main.buildVersion=$(VERSION)
 
 .PHONY: all build demo test test-short lint fuzz bench testdata clean tools
 
