@@ -256,3 +256,5 @@ func readSecret(path string) (string, error) {
 	}
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
+
+func nowUTC() time.Time { return time.Now().UTC() }

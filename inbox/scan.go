@@ -62,8 +62,10 @@ func (p *Pipeline) scanFolder(ctx context.Context, folder string, next map[strin
 		}
 		path := filepath.Join(dir, e.Name())
 		info, err := e.Info()
-		if err != nil {
-			continue // removed meanwhile
+		if err != nil || info.Size() == 0 {
+			// Removed meanwhile, or an empty placeholder: Windows Explorer
+			// and Finder create the file empty, then PUT its content.
+			continue
 		}
 		p.mu.Lock()
 		s, ok := p.seen[path]

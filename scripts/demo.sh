@@ -1,51 +1,92 @@
 #!/usr/bin/env bash
-# The README's first command: the client's whole story in a temporary folder,
-# on embedded defaults and with no server. It makes a key pair standing in for
-# the authority's, encrypts a folder for a journal number, verifies the bundle
-# with and without the key, decrypts it and compares the result.
+# The README's first command: the whole story on embedded defaults, in a
+# temporary folder, with no external server. It starts a gateway, opens a
+# journal with an uploader, encrypts and uploads sample data with siirto,
+# waits for the signed receipt, and shows the staged plaintext, the
+# notification and the audit log's check. Then it stops the gateway.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/bin:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/siirto-demo.XXXXXX")
-if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$work"' EXIT; fi
+gw_pid=""
+cleanup() {
+  if [ -n "$gw_pid" ]; then kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; fi
+  if [ -z "${KEEP:-}" ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
 cd "$work"
+start=$(date +%s)
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 note() { printf '\n# %s\n' "$*"; }
 
-note "A researcher's folder: the data, and journal_number.txt from the transfer folder."
+note "The authority: a new gateway in one folder (keys, config, inbox, staging, ledger, audit log)."
+step siirto-gateway init --listen 127.0.0.1:0 gw
+
+note "Open the permit's journal and an uploader account for the researcher."
+printf 'demo-password-alice\n' > alice.pass
+chmod 600 alice.pass
+step siirto-gateway -d gw journal add THL/1234/14.02.00/2023 --user alice --password-file alice.pass
+
+note "Start the gateway (its log goes to gateway.log)."
+siirto-gateway -d gw serve >gateway.log 2>&1 &
+gw_pid=$!
+for _ in $(seq 1 100); do
+  [ -s gw/state/url ] && curl -fsS "$(cat gw/state/url)/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+url=$(cat gw/state/url)
+echo "gateway ready at $url"
+folder="$url/remote.php/dav/files/alice/THL_1234_14.02.00_2023/"
+
+note "The researcher's folder of data."
 mkdir -p cohort/forms
 printf 'id;birth_year;diagnosis\n' > cohort/persons.csv
 for i in $(seq 1 20000); do printf '%d;%d;I%02d\n' "$i" $((1930 + i % 80)) $((i % 99)); done >> cohort/persons.csv
 printf 'Consent forms are kept by the research group.\n' > cohort/forms/README.txt
-printf 'THL/1234/14.02.00/2023\n' > journal_number.txt
-step ls -R
+step ls -R cohort
 
-note "The authority's key pair (normally you only receive its public key, csc.pub)."
-step siirto keygen --no-passphrase authority
+note "Encrypt to the authority's public key (pack and encrypt in one stream), then upload."
+step siirto encrypt --recipient gw/keys/gateway.pub --journal gw/inbox/THL_1234_14.02.00_2023/journal_number.txt cohort
+step siirto upload --to "$folder" --user alice --password-file alice.pass cohort.json
 
-note "Pack and encrypt in one stream: no unencrypted zip touches the disk."
-step siirto encrypt --recipient authority.pub --journal journal_number.txt cohort
+note "Wait for the gateway's signed receipt (checked against the key it gave out of band)."
+step siirto status --wait --interval 1s --timeout 60s --to "$folder" --user alice --password-file alice.pass \
+  --receipt-key gw/keys/receipt-key.pub cohort
 
-note "The manifest: journal number and checksums, no personal data, no inner file names."
-step cat cohort.json
+note "On the authority's side: the ledger, and the verified plaintext staged for pseudonymisation."
+step siirto-gateway -d gw bundle list
+staged=$(siirto-gateway -d gw bundle list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["staging"])')
+step ls -lR "$staged"
+diff -r cohort "$staged/cohort"
+echo "identical: the staged files are the researcher's files, byte for byte"
 
-note "What the gateway checks before decrypting, and with its key."
-step siirto verify --recipient authority.pub cohort.json
-step siirto verify --key authority.sec cohort.json
+note "The notification the handlers got (a structured log line; SMTP and webhook when configured)."
+grep 'msg=notification' gateway.log | head -1
 
-note "Decrypt and extract: the folder appears only when every check has passed."
-step siirto decrypt --key authority.sec --extract received cohort.json
-step diff -r cohort received/cohort
-echo "identical: the files came back byte for byte"
-
-note "A damaged copy is refused with a stable code and advice."
-mkdir damaged && cp cohort.c4gh cohort.json damaged/
-printf '\x01' | dd of=damaged/cohort.c4gh bs=1 seek=5000 count=1 conv=notrunc status=none
+note "A tampered copy is refused with a code, and the uploader gets a receipt saying why."
+mkdir bad && cp cohort.c4gh bad/damaged.c4gh
+printf '\x01' | dd of=bad/damaged.c4gh bs=1 seek=5000 count=1 conv=notrunc status=none
+# The manifest is renamed and its payload checksum fixed up, as a careless
+# tool would, so that the damage is only found on decryption.
+python3 - "$(sha256sum bad/damaged.c4gh | cut -d' ' -f1)" cohort.json bad/damaged.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[2]))
+m["payload"]["name"], m["payload"]["sha256"] = "damaged.c4gh", sys.argv[1]
+m["plaintext"]["name"] = "damaged.zip"
+json.dump(m, open(sys.argv[3], "w"), indent=2)
+PY
+siirto upload --to "$folder" --user alice --password-file alice.pass bad/damaged.json >/dev/null
 set +e
-step siirto --lang fi verify --key authority.sec damaged/cohort.json
-status=$?
+step siirto --lang fi status --wait --interval 1s --timeout 60s --to "$folder" --user alice --password-file alice.pass \
+  --receipt-key gw/keys/receipt-key.pub damaged
+rc=$?
 set -e
-[ "$status" -eq 3 ] || { echo "demo: expected exit status 3 for the damaged copy, got $status" >&2; exit 1; }
-echo "exit status $status: the bundle breaks a rule"
-printf '\nDemo done in %s%s\n' "$work" "$([ -n "${KEEP:-}" ] && echo ' (kept)' || echo ' (removed; KEEP=1 keeps it)')"
+[ "$rc" -eq 3 ] || { echo "demo: expected exit status 3 for the rejected bundle, got $rc" >&2; exit 1; }
+
+note "Every step is in the hash-chained audit log; any edit or deletion would be found."
+step siirto-gateway -d gw audit verify
+
+note "Stop the gateway."
+kill -TERM "$gw_pid"; wait "$gw_pid" || true; gw_pid=""
+printf '\nDemo done in %ss in %s%s\n' "$(( $(date +%s) - start ))" "$work" "$([ -n "${KEEP:-}" ] && echo ' (kept)' || echo ' (removed; KEEP=1 keeps it)')"

@@ -1,0 +1,441 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/siirto/siirto/gateway"
+	"github.com/siirto/siirto/gateway/notify"
+	"github.com/siirto/siirto/internal/testserver"
+)
+
+const (
+	journal = "THL/1234/14.02.00/2023"
+	folder  = "THL_1234_14.02.00_2023"
+)
+
+// binaries builds siirto and siirto-gateway once per test binary.
+var binaries = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "siirto-gateway-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command("go", "build", "-o", dir+"/", "../siirto", ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+func bin(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, name)
+}
+
+// syncBuffer is a log that the gateway writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// webhookSink is a real HTTP receiver on 127.0.0.1 that checks signatures.
+type webhookSink struct {
+	*httptest.Server
+	secret []byte
+	mu     sync.Mutex
+	got    []notify.Payload
+	at     []time.Time // when each of got arrived
+	bad    int
+}
+
+func newWebhookSink(t testing.TB) *webhookSink {
+	w := &webhookSink{secret: []byte("webhook-secret-for-tests-0123456789")}
+	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if err := notify.VerifySignature(w.secret, r.Header.Get(notify.HeaderTimestamp), body, r.Header.Get(notify.HeaderSignature), time.Minute); err != nil {
+			w.bad++
+			http.Error(rw, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var p notify.Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			w.bad++
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.got = append(w.got, p)
+		w.at = append(w.at, time.Now())
+	}))
+	t.Cleanup(w.Close)
+	return w
+}
+
+func (w *webhookSink) deliveries() ([]notify.Payload, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]notify.Payload(nil), w.got...), w.bad
+}
+
+// gw is a data folder and, while started, its serving process.
+type gw struct {
+	t    testing.TB
+	dir  string
+	env  []string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	url  string
+	mail *testserver.Sink
+	hook *webhookSink
+}
+
+func newGateway(t testing.TB, extraEnv ...string) *gw {
+	t.Helper()
+	g := &gw{t: t, dir: filepath.Join(t.TempDir(), "gw")}
+	g.mail = testserver.SMTPSink(t)
+	g.hook = newWebhookSink(t)
+	secret := filepath.Join(t.TempDir(), "webhook.secret")
+	if err := os.WriteFile(secret, g.hook.secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.env = append(os.Environ(),
+		"SIIRTO_GATEWAY_SMTP_ADDR="+g.mail.Addr, "SIIRTO_GATEWAY_SMTP_TLS=none",
+		"SIIRTO_GATEWAY_HANDLERS=kasittelija@example.fi",
+		"SIIRTO_GATEWAY_WEBHOOK_URL="+g.hook.URL, "SIIRTO_GATEWAY_WEBHOOK_SECRET_FILE="+secret)
+	g.env = append(g.env, extraEnv...)
+	g.run("init", "--listen", "127.0.0.1:0", g.dir)
+	pass := filepath.Join(t.TempDir(), "alice.pass")
+	if err := os.WriteFile(pass, []byte("alice-password-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.run("-d", g.dir, "journal", "add", journal, "--user", "alice", "--password-file", pass, "--lang", "fi")
+	return g
+}
+
+// run runs a siirto-gateway admin command and returns its output.
+func (g *gw) run(args ...string) string {
+	g.t.Helper()
+	cmd := exec.Command(bin(g.t, "siirto-gateway"), args...)
+	cmd.Env = g.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		g.t.Fatalf("siirto-gateway %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (g *gw) start() {
+	g.t.Helper()
+	os.Remove(filepath.Join(g.dir, "state", gateway.URLFile))
+	g.log = &syncBuffer{}
+	g.cmd = exec.Command(bin(g.t, "siirto-gateway"), "-d", g.dir, "serve")
+	g.cmd.Env = g.env
+	g.cmd.Stdout, g.cmd.Stderr = g.log, g.log
+	if err := g.cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	cmd := g.cmd
+	g.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(g.dir, "state", gateway.URLFile)); err == nil {
+			g.url = strings.TrimSpace(string(b))
+			if resp, err := http.Get(g.url + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.t.Fatalf("the gateway did not become ready:\n%s", g.log.String())
+}
+
+func (g *gw) stop() {
+	g.t.Helper()
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	if err := g.cmd.Wait(); err != nil {
+		g.t.Fatalf("serve ended with %v:\n%s", err, g.log.String())
+	}
+}
+
+func (g *gw) kill() {
+	g.cmd.Process.Kill()
+	g.cmd.Wait()
+}
+
+func (g *gw) folderURL() string {
+	return g.url + "/remote.php/dav/files/alice/" + folder + "/"
+}
+
+// bundles reads the ledger through the admin command.
+func (g *gw) bundles() []gateway.BundleJSON {
+	g.t.Helper()
+	var out []gateway.BundleJSON
+	if err := json.Unmarshal([]byte(g.run("-d", g.dir, "bundle", "list", "--json")), &out); err != nil {
+		g.t.Fatal(err)
+	}
+	return out
+}
+
+func (g *gw) waitState(state string, n int, timeout time.Duration) []gateway.BundleJSON {
+	g.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		bs := g.bundles()
+		count := 0
+		for _, b := range bs {
+			if b.State == state {
+				count++
+			}
+		}
+		if count >= n {
+			return bs
+		}
+		if time.Now().After(deadline) {
+			g.t.Fatalf("waited %v for %d bundles %s; ledger: %+v\nlog:\n%s", timeout, n, state, bs, g.log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func siirto(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(bin(t, "siirto"), args...)
+	cmd.Env = append(os.Environ(), "SIIRTO_LANG=en")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func writePass(t testing.TB) string {
+	p := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(p, []byte("alice-password-123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestEndToEnd: the real siirto binary sends a folder over HTTP to the
+// real gateway, which stages it, mails the handler (smtp-sink), calls the
+// webhook, writes the receipt that siirto status accepts, and keeps an
+// audit log that verifies.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs both binaries")
+	}
+	g := newGateway(t)
+	g.start()
+	data := filepath.Join(t.TempDir(), "cohort")
+	os.MkdirAll(filepath.Join(data, "forms"), 0o700)
+	os.WriteFile(filepath.Join(data, "persons.csv"), bytes.Repeat([]byte("1;1950;I10\n"), 50000), 0o600)
+	os.WriteFile(filepath.Join(data, "forms", "consent.txt"), []byte("kept by the group\n"), 0o600)
+	pass := writePass(t)
+	if out, err := siirto(t, "send", "--to", g.folderURL(), "--user", "alice", "--password-file", pass,
+		"--recipient", filepath.Join(g.dir, "keys", "gateway.pub"), data); err != nil {
+		t.Fatalf("siirto send: %v\n%s\n%s", err, out, g.log.String())
+	}
+	out, err := siirto(t, "status", "--wait", "--interval", "200ms", "--timeout", "60s", "--to", g.folderURL(), "--user", "alice",
+		"--password-file", pass, "--receipt-key", filepath.Join(g.dir, "keys", "receipt-key.pub"), "cohort")
+	if err != nil {
+		t.Fatalf("siirto status: %v\n%s\n%s", err, out, g.log.String())
+	}
+	bs := g.waitState("receipted", 1, 30*time.Second)
+	b := bs[0]
+	if b.Outcome != "accepted" || b.Files != 2 || b.Journal != journal {
+		t.Fatalf("bundle %+v", b)
+	}
+	if out, err := exec.Command("diff", "-r", data, filepath.Join(b.Staging, "cohort")).CombinedOutput(); err != nil {
+		t.Fatalf("staged files differ: %s", out)
+	}
+	msgs := g.mail.WaitMessages(t, 1)
+	if len(msgs) != 1 || msgs[0].Header.Get("X-Siirto-Bundle") != b.ID || !strings.Contains(msgs[0].Body, b.Staging) {
+		t.Fatalf("mail: %+v", msgs)
+	}
+	if strings.Contains(msgs[0].Body, "persons.csv") || strings.Contains(msgs[0].Body, "consent") {
+		t.Fatal("the mail names files inside the bundle")
+	}
+	hooks, bad := g.hook.deliveries()
+	if len(hooks) != 1 || bad != 0 || hooks[0].ID != b.ID || hooks[0].Event != "bundle.staged" {
+		t.Fatalf("webhook deliveries %+v, %d bad", hooks, bad)
+	}
+
+	// The staff API, health and metrics.
+	token, err := os.ReadFile(filepath.Join(g.dir, "secrets", "staff-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := g.url + "/api/v1/journals/" + strings.ReplaceAll(journal, "/", "%2F") + "/bundles"
+	if code, _ := get(t, api, ""); code != http.StatusUnauthorized {
+		t.Errorf("the staff API without a token answered %d", code)
+	}
+	code, body := get(t, api, strings.TrimSpace(string(token)))
+	if code != 200 || !strings.Contains(body, b.ID) {
+		t.Errorf("staff API: %d %s", code, body)
+	}
+	if code, body := get(t, g.url+"/metrics", ""); code != 200 || !strings.Contains(body, `siirto_bundles{state="receipted"} 1`) ||
+		!strings.Contains(body, `siirto_bundles_processed_total{code="",outcome="accepted"} 1`) {
+		t.Errorf("metrics: %d\n%s", code, body)
+	}
+	if code, _ := get(t, g.url+"/healthz", ""); code != 200 {
+		t.Errorf("healthz %d", code)
+	}
+	g.stop()
+	out = g.run("-d", g.dir, "audit", "verify")
+	if !strings.Contains(out, "audit log OK") {
+		t.Fatal(out)
+	}
+	auditLog, _ := os.ReadFile(filepath.Join(g.dir, "audit", "audit.log"))
+	for _, want := range []string{`"action":"journal_add"`, `"action":"upload"`, `"action":"decrypt"`, `"action":"notify"`, `"action":"receipt"`, `"state":"staged"`} {
+		if !bytes.Contains(auditLog, []byte(want)) {
+			t.Errorf("the audit log has no %s", want)
+		}
+	}
+	// An edit anywhere is found.
+	tampered := bytes.Replace(auditLog, []byte(`"user":"alice"`), []byte(`"user":"mallory"`), 1)
+	os.WriteFile(filepath.Join(g.dir, "audit", "audit.log"), tampered, 0o600)
+	cmd := exec.Command(bin(t, "siirto-gateway"), "-d", g.dir, "audit", "verify")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "altered") {
+		t.Fatalf("audit verify passed a tampered log: %v %s", err, out)
+	}
+}
+
+func get(t testing.TB, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestCrashDuringDecrypt kills the gateway with SIGKILL while it decrypts
+// a 200 MB bundle, restarts it, and checks that the bundle ends staged
+// exactly once, with no partial files, and that the handlers got exactly
+// one mail and one webhook call.
+func TestCrashDuringDecrypt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: 200 MB")
+	}
+	g := newGateway(t, "SIIRTO_GATEWAY_WORKERS=1")
+	src := filepath.Join(t.TempDir(), "big")
+	os.MkdirAll(src, 0o700)
+	f, err := os.Create(filepath.Join(src, "extract.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, 200<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	wantSum := fmt.Sprintf("%x", h.Sum(nil))
+	out := t.TempDir()
+	if o, err := siirto(t, "encrypt", "--store", "--recipient", filepath.Join(g.dir, "keys", "gateway.pub"),
+		"--journal", filepath.Join(g.dir, "inbox", folder, "journal_number.txt"), "--out", out, src); err != nil {
+		t.Fatalf("siirto encrypt: %v\n%s", err, o)
+	}
+	g.start()
+	pass := writePass(t)
+	if o, err := siirto(t, "upload", "--to", g.folderURL(), "--user", "alice", "--password-file", pass, filepath.Join(out, "big.json")); err != nil {
+		t.Fatalf("siirto upload: %v\n%s", err, o)
+	}
+	// Decrypting: the gateway holds a plaintext work file in staging/.work.
+	deadline := time.Now().Add(60 * time.Second)
+	for !decrypting(g.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw the gateway decrypt:\n%s", g.log.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	g.kill()
+	bs := g.bundles()
+	if len(bs) != 1 || bs[0].State != "verified" {
+		t.Fatalf("after the kill the ledger says %+v; want one bundle still verified (killed mid-decryption)", bs)
+	}
+	g.start()
+	bs = g.waitState("receipted", 1, 120*time.Second)
+	b := bs[0]
+	staged, _ := os.ReadDir(filepath.Join(g.dir, "staging", folder))
+	if len(staged) != 1 || staged[0].Name() != b.ID {
+		t.Fatalf("staging/%s holds %v; want exactly %s", folder, staged, b.ID)
+	}
+	work, _ := os.ReadDir(filepath.Join(g.dir, "staging", ".work"))
+	if len(work) != 0 {
+		t.Fatalf("work files left: %v", work)
+	}
+	got, err := os.ReadFile(filepath.Join(b.Staging, "big", "extract.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%x", sha256.Sum256(got)) != wantSum {
+		t.Fatal("the staged file differs from the original")
+	}
+	time.Sleep(500 * time.Millisecond) // a duplicate would arrive now
+	if msgs := g.mail.Messages(t); len(msgs) != 1 {
+		t.Fatalf("%d mails, want exactly 1", len(msgs))
+	}
+	if hooks, _ := g.hook.deliveries(); len(hooks) != 1 {
+		t.Fatalf("%d webhook calls, want exactly 1", len(hooks))
+	}
+	g.stop()
+	if out := g.run("-d", g.dir, "audit", "verify"); !strings.Contains(out, "audit log OK") {
+		t.Fatal(out)
+	}
+}
+
+// decrypting tells from /proc whether pid has a plaintext work file open.
+func decrypting(pid int) bool {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.Contains(l, "/staging/.work/") {
+			return true
+		}
+	}
+	return false
+}
