@@ -54,6 +54,9 @@ type Config struct {
 	// data is deleted; RejectedRetentionDays for rejected bundles' files.
 	RetentionDays         int `toml:"retention_days"`
 	RejectedRetentionDays int `toml:"rejected_retention_days"`
+	// OrphanAfter: a payload without its manifest for this long is an
+	// abandoned upload, rejected with E_MANIFEST_MISSING.
+	OrphanAfter Duration `toml:"orphan_after"`
 
 	Limits  LimitsConfig  `toml:"limits"`
 	Ban     BanConfig     `toml:"ban"`
@@ -119,6 +122,7 @@ func Defaults() Config {
 		Poll:                  Duration{2 * time.Second},
 		RetentionDays:         90,
 		RejectedRetentionDays: 30,
+		OrphanAfter:           Duration{24 * time.Hour},
 		Ban:                   BanConfig{MaxFailures: 10, Window: Duration{10 * time.Minute}, For: Duration{15 * time.Minute}},
 		SMTP:                  SMTPConfig{Timeout: Duration{30 * time.Second}},
 		Webhook:               WebhookConfig{Timeout: Duration{30 * time.Second}},

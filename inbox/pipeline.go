@@ -77,7 +77,10 @@ type Config struct {
 
 	Limits      encrypt.Limits
 	KeepPayload bool // keep accepted payloads in the inbox (else removed once receipted)
-	Workers     int  // bundles processed at once (default 2)
+	// OrphanAfter: a payload without its manifest for this long is an
+	// abandoned upload, rejected with E_MANIFEST_MISSING (default 24 h).
+	OrphanAfter time.Duration
+	Workers     int // bundles processed at once (default 2)
 	Poll        time.Duration
 	Lease       time.Duration
 	// Retention after delivery, and for rejected bundles' files.
@@ -128,6 +131,9 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second
+	}
+	if cfg.OrphanAfter <= 0 {
+		cfg.OrphanAfter = 24 * time.Hour
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 10 * time.Minute

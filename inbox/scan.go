@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/verify"
@@ -53,9 +54,20 @@ func (p *Pipeline) scanFolder(ctx context.Context, folder string, next map[strin
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
+	names := map[string]bool{}
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".c4gh") && !strings.HasPrefix(e.Name(), ".") &&
+			!names[encrypt.ManifestName(strings.TrimSuffix(e.Name(), ".c4gh"))] {
+			if err := p.orphan(ctx, folder, e); err != nil {
+				return err
+			}
+			continue
 		}
 		if !e.Type().IsRegular() || !IsManifest(e.Name()) {
 			continue
@@ -127,4 +139,28 @@ func readManifest(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, verify.MaxManifest+1))
+}
+
+// orphan handles a payload whose manifest has not come for OrphanAfter:
+// an upload abandoned halfway. It is rejected (E_MANIFEST_MISSING) with a
+// receipt, so the uploader learns of it, and moved out of the inbox. Its
+// id is made from its place, size and time, as there is no manifest.
+func (p *Pipeline) orphan(ctx context.Context, folder string, e os.DirEntry) error {
+	info, err := e.Info()
+	if err != nil || p.cfg.Now().Sub(info.ModTime()) < p.cfg.OrphanAfter {
+		return nil
+	}
+	name := strings.TrimSuffix(e.Name(), ".c4gh")
+	sum := sha256.Sum256(fmt.Appendf(nil, "siirto-orphan\x00%s\x00%s\x00%d\x00%d", folder, name, info.Size(), info.ModTime().UnixNano()))
+	r := Record{ID: hex.EncodeToString(sum[:]), Folder: folder, Name: name, PayloadSize: info.Size(), DetectedAt: p.cfg.Now().UTC()}
+	added, err := p.cfg.Ledger.Detect(ctx, r)
+	if err != nil || !added {
+		return err
+	}
+	if err := p.audit(Event{Action: "detected", Folder: folder, Bundle: r.ID, Fields: map[string]string{"name": name, "orphan": "true"}}); err != nil {
+		return err
+	}
+	r.State = StateDetected
+	return p.reject(ctx, r, verify.CodeManifestMissing,
+		verify.Errorf(verify.CodeManifestMissing, "%s has had no manifest for %v", e.Name(), p.cfg.OrphanAfter.Round(time.Minute)))
 }
