@@ -10,6 +10,8 @@
 #   RSS_SIZES="1GiB 4GiB" inputs for the peak-memory runs ("" to skip them)
 #   RSS_LIMIT_MIB=64     the peak-memory target
 #   BENCH_DIR=/tmp       where the temporary files go (they are removed)
+#   GATEWAY_SIZE=2GiB    the bundle the gateway stages (cmd/siirto-gateway BenchmarkGatewayStage)
+#   GATEWAY_COUNT=500    small bundles uploaded back to back (BenchmarkGatewayMany)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,8 +97,22 @@ bash scripts/services/install.sh >/dev/null
 SIIRTO_BENCH_UPLOAD="${UPLOAD_SIZE:-2GiB}" go test -run '^$' -bench UploadVsRclone -benchtime "${UPLOAD_RUNS:-1}x" -timeout 60m ./cmd/siirto \
   | grep '^bench:' | tee "$work/upload.txt" || true
 echo
+echo "== gateway: verify, decrypt and stage a ${GATEWAY_SIZE:-2GiB} bundle against siirto decrypt; ${GATEWAY_COUNT:-500} bundles of 1 MiB back to back"
+bash scripts/services/install.sh >/dev/null
+SIIRTO_BENCH_GATEWAY_SIZE="${GATEWAY_SIZE:-2GiB}" SIIRTO_BENCH_GATEWAY_COUNT="${GATEWAY_COUNT:-500}" \
+  go test -run '^$' -bench 'Gateway(Stage|Many)' -benchtime 1x -timeout 60m ./cmd/siirto-gateway \
+  | grep '^bench:' | tee "$work/gateway.txt" || true
+if ! grep -q 'gateway-stage' "$work/gateway.txt" || ! grep -q 'gateway-many' "$work/gateway.txt"; then
+  failed+=("gateway benchmarks (go test -bench 'Gateway(Stage|Many)' ./cmd/siirto-gateway)")
+fi
+while read -r line; do
+  missed+=("$line")
+done < <(grep -E 'BELOW target|OVER target' "$work/gateway.txt" || true)
+
+echo
 echo "== summary: SIZE=$SIZE RUNS=$RUNS RSS_SIZES=$RSS_SIZES"
 grep -E '((meets|BELOW) target|^info: [a-z]+/ceiling.*)$' "$work/throughput.txt" || true
+grep -E 'target' "$work/upload.txt" "$work/gateway.txt" 2>/dev/null | sed 's/^[^:]*://' || true
 for line in "${rss[@]}"; do
   echo "$line"
 done
