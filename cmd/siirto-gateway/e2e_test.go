@@ -316,13 +316,45 @@ func TestEndToEnd(t *testing.T) {
 	if code, _ := get(t, g.url+"/healthz", ""); code != 200 {
 		t.Errorf("healthz %d", code)
 	}
+
+	// Another journal's uploader sees nothing of alice's folder.
+	bobPass := filepath.Join(t.TempDir(), "bob.pass")
+	os.WriteFile(bobPass, []byte("bob-password-12345\n"), 0o600)
+	g.run("-d", g.dir, "journal", "add", "2022/53", "--user", "bob", "--password-file", bobPass)
+	if code := dav(t, "PROPFIND", g.url+"/remote.php/dav/files/bob/"+folder+"/", "bob", "bob-password-12345", nil); code != http.StatusNotFound {
+		t.Errorf("bob listing alice's journal: %d", code)
+	}
+	if code := dav(t, "PROPFIND", g.folderURL(), "bob", "bob-password-12345", nil); code != http.StatusForbidden {
+		t.Errorf("bob in alice's tree: %d", code)
+	}
+	// A completed bundle and its receipt cannot be changed by the uploader.
+	if code := dav(t, "PUT", g.folderURL()+"cohort.json", "alice", "alice-password-123", []byte("{}")); code != http.StatusForbidden {
+		t.Errorf("overwriting a completed bundle's manifest: %d", code)
+	}
+	if code := dav(t, "DELETE", g.folderURL()+"cohort.receipt.json", "alice", "alice-password-123", nil); code != http.StatusForbidden {
+		t.Errorf("deleting a receipt: %d", code)
+	}
+	// A closed journal takes no more uploads.
+	g.run("-d", g.dir, "journal", "close", journal)
+	if code := dav(t, "PUT", g.folderURL()+"late.c4gh", "alice", "alice-password-123", []byte("x")); code != http.StatusForbidden {
+		t.Errorf("upload into a closed journal: %d", code)
+	}
+	// Repeated wrong passwords get the address banned, and audited.
+	last := 0
+	for range 11 {
+		last = dav(t, "PROPFIND", g.folderURL(), "alice", "guess", nil)
+	}
+	if last != http.StatusTooManyRequests {
+		t.Errorf("after 11 wrong passwords: %d", last)
+	}
 	g.stop()
 	out = g.run("-d", g.dir, "audit", "verify")
 	if !strings.Contains(out, "audit log OK") {
 		t.Fatal(out)
 	}
 	auditLog, _ := os.ReadFile(filepath.Join(g.dir, "audit", "audit.log"))
-	for _, want := range []string{`"action":"journal_add"`, `"action":"upload"`, `"action":"decrypt"`, `"action":"notify"`, `"action":"receipt"`, `"state":"staged"`} {
+	for _, want := range []string{`"action":"journal_add"`, `"action":"upload"`, `"action":"decrypt"`, `"action":"notify"`,
+		`"action":"receipt"`, `"state":"staged"`, `"action":"journal_close"`, `"action":"login_failed"`, `"action":"ban"`, `"action":"denied"`} {
 		if !bytes.Contains(auditLog, []byte(want)) {
 			t.Errorf("the audit log has no %s", want)
 		}
@@ -334,6 +366,22 @@ func TestEndToEnd(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "altered") {
 		t.Fatalf("audit verify passed a tampered log: %v %s", err, out)
 	}
+}
+
+// dav sends one WebDAV request with basic auth and returns the status.
+func dav(t testing.TB, method, url, user, password string, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader(body))
+	req.SetBasicAuth(user, password)
+	if method == "PROPFIND" {
+		req.Header.Set("Depth", "1")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func get(t testing.TB, url, token string) (int, string) {
