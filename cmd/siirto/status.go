@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +78,7 @@ Exit status: 0 accepted, 3 rejected, 6 no receipt yet or unreachable.
 				// deleting data on its word needs a key given out of band.
 				return usageError{fmt.Errorf("--clean needs the gateway's receipt key from the authority: give --receipt-key or receipt_key in the config file")}
 			}
-			r, err := awaitReceipt(c, store, name, key)
+			r, err := awaitReceipt(c, store, name, manifest, key)
 			if err != nil {
 				return err
 			}
@@ -165,22 +167,35 @@ func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519
 }
 
 // awaitReceipt reads the receipt, waiting for it with --wait.
-func awaitReceipt(c *cli.Context, store clients.Store, name string, key ed25519.PublicKey) (*verify.Receipt, error) {
+func awaitReceipt(c *cli.Context, store clients.Store, name string, manifest []byte, key ed25519.PublicKey) (*verify.Receipt, error) {
 	deadline := time.Now().Add(c.Duration("timeout"))
+	sum := sha256.Sum256(manifest)
 	for {
 		r, err := store.Open(c.Context, verify.ReceiptName(name))
+		stale := false
 		if err == nil {
 			data, rerr := io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
 			r.Close()
 			if rerr != nil {
 				return nil, rerr
 			}
-			return verify.ParseReceipt(data, key)
-		}
-		if !errors.Is(err, clients.ErrNotFound) {
+			rc, err := verify.ParseReceipt(data, key)
+			if err != nil {
+				return nil, err
+			}
+			// A receipt for another manifest is an earlier bundle's of the
+			// same name (one that was rejected and sent again): the answer
+			// to this one is still to come.
+			if stale = rc.ManifestSHA256 != hex.EncodeToString(sum[:]); !stale {
+				return rc, nil
+			}
+		} else if !errors.Is(err, clients.ErrNotFound) {
 			return nil, err
 		}
 		if !c.Bool("wait") || time.Now().After(deadline) {
+			if stale {
+				return nil, verify.Errorf(verify.CodeNoReceipt, "%s answers an earlier bundle of that name; this one has none yet", verify.ReceiptName(name))
+			}
 			return nil, verify.Errorf(verify.CodeNoReceipt, "no %s in the journal folder yet", verify.ReceiptName(name))
 		}
 		select {

@@ -94,10 +94,11 @@ func TestStatus(t *testing.T) {
 	// A receipt edited to say accepted no longer verifies.
 	gatewayReceipt(t, folder, "cohort", priv, verify.ReceiptRejected, verify.CodeTampered, true)
 	wantFail(t, dir, 6, verify.CodeReceiptInvalid, "status", "--to", to, "cohort.json")
-	// A receipt for another version of the bundle does not answer this one.
+	// A receipt for another version of the bundle (an earlier one of the
+	// same name) does not answer this one: its answer is still to come.
 	gatewayReceipt(t, folder, "cohort", priv, verify.ReceiptAccepted, "", false)
 	os.WriteFile(filepath.Join(dir, "cohort.json"), []byte("{}"), 0o644)
-	wantFail(t, dir, 6, verify.CodeReceiptInvalid, "status", "--to", to, "cohort.json")
+	wantFail(t, dir, 6, verify.CodeNoReceipt, "status", "--to", to, "cohort.json")
 	// A key from another gateway does not verify it.
 	otherPub, _, _ := ed25519.GenerateKey(nil)
 	otherPem, _ := verify.MarshalReceiptKey(otherPub)
