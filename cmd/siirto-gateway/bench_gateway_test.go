@@ -59,9 +59,10 @@ func BenchmarkGatewayStage(b *testing.B) {
 		cmd := exec.Command(bin(b, "siirto"), "--quiet", "decrypt", "--key", filepath.Join(g.dir, "keys", "gateway.sec"), "-o", "-", filepath.Join(out, "bench.json"))
 		cmd.Env = append(os.Environ(), "SIIRTO_PASSPHRASE_FILE="+filepath.Join(g.dir, "secrets", "key-passphrase"))
 		devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		cmd.Stdout = devnull
-		if o, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("siirto decrypt: %v %s", err, o)
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = devnull, &stderr
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("siirto decrypt: %v %s", err, stderr.String())
 		}
 		devnull.Close()
 		base := time.Since(start)
