@@ -1,6 +1,7 @@
 package encrypt
 
 import (
+	"hash"
 	"os"
 	"sync/atomic"
 	"unsafe"
@@ -38,6 +39,13 @@ type linuxPayload struct {
 	done chan error
 	werr atomic.Pointer[error]
 
+	// sum, if not nil, hashes what is written: in direct mode on a
+	// goroutine of its own, while the block is being written, off the
+	// caller's path (see newWritebackFile).
+	sum    hash.Hash
+	hashq  chan []byte
+	hashed chan struct{}
+
 	// Buffered mode.
 	written int64 // bytes written to f
 	started int64 // offset up to which writeback was started
@@ -46,8 +54,10 @@ type linuxPayload struct {
 // directBuffers rotate between the caller and the writing goroutine.
 const directBuffers = 3
 
-func newPayloadFile(f *os.File) payloadFile {
-	p := &linuxPayload{f: f}
+func newPayloadFile(f *os.File) payloadFile { return newLinuxPayload(f, nil) }
+
+func newLinuxPayload(f *os.File, sum hash.Hash) *linuxPayload {
+	p := &linuxPayload{f: f, sum: sum}
 	if !directWorks(f) {
 		return p
 	}
@@ -59,6 +69,11 @@ func newPayloadFile(f *os.File) payloadFile {
 		p.free <- alignedBuffer(directChunk)
 	}
 	p.cur = <-p.free
+	if sum != nil {
+		p.hashq = make(chan []byte, 1)
+		p.hashed = make(chan struct{}, 1)
+		go p.hasher()
+	}
 	go p.writer()
 	return p
 }
@@ -101,14 +116,31 @@ func setDirect(f *os.File, on bool) error {
 func (p *linuxPayload) writer() {
 	var err error
 	for b := range p.full {
+		if p.hashq != nil {
+			p.hashq <- b
+		}
 		if err == nil {
 			if _, err = p.f.Write(b); err != nil {
 				p.werr.Store(&err)
 			}
 		}
+		if p.hashq != nil {
+			<-p.hashed
+		}
 		p.free <- b[:cap(b)]
 	}
+	if p.hashq != nil {
+		close(p.hashq)
+	}
 	p.done <- err
+}
+
+// hasher hashes each block while writer writes it.
+func (p *linuxPayload) hasher() {
+	for b := range p.hashq {
+		p.sum.Write(b)
+		p.hashed <- struct{}{}
+	}
 }
 
 func (p *linuxPayload) Write(b []byte) (int, error) {
@@ -137,6 +169,9 @@ func (p *linuxPayload) Write(b []byte) (int, error) {
 // while segments are sealed and dirty memory stays bounded.
 func (p *linuxPayload) buffered(b []byte) (int, error) {
 	n, err := p.f.Write(b)
+	if p.sum != nil {
+		p.sum.Write(b[:n])
+	}
 	p.written += int64(n)
 	fd := int(p.f.Fd())
 	for p.written-p.started >= writebackWindow {
@@ -182,4 +217,25 @@ func (p *linuxPayload) Finish() error {
 		}
 	}
 	return p.f.Sync()
+}
+
+// directMin is the size from which an extracted file is written as a
+// payload is, around the page cache: below it, the three 4 MiB buffers
+// and the probe cost more than they save.
+const directMin = 4 * directChunk
+
+// newWritebackFile returns the writer for an extracted file of the given
+// (declared) size, which also feeds sum; the sum is complete after
+// Finish. A large file is written like a payload, directly: buffered
+// writes and the fsync that must follow run at a third of the disk's
+// speed here (2 GiB: 3.2 s against 1.0 s, measured with dd), and the
+// writing goroutine hashes it, taking a SHA-256 pass off the decrypting
+// path (2 GiB staged in 2.7 s instead of 3.4 s on two cores). A small one
+// goes through the page cache, with writeback started every few MiB so
+// that Finish's sync is short.
+func newWritebackFile(f *os.File, size int64, sum hash.Hash) payloadFile {
+	if size >= directMin {
+		return newLinuxPayload(f, sum)
+	}
+	return &linuxPayload{f: f, sum: sum}
 }

@@ -2,7 +2,11 @@
 
 package encrypt
 
-import "os"
+import (
+	"hash"
+	"io"
+	"os"
+)
 
 // newPayloadFile writes through the page cache; the final sync makes it
 // durable. Only Linux gets direct I/O (payload_linux.go).
@@ -13,3 +17,16 @@ type syncedFile struct{ *os.File }
 func (s syncedFile) Finish() error { return s.Sync() }
 
 func (s syncedFile) Abort() {}
+
+// newWritebackFile writes an extracted file through the page cache,
+// hashing it into sum; the final sync makes it durable.
+func newWritebackFile(f *os.File, _ int64, sum hash.Hash) payloadFile {
+	return hashedFile{syncedFile{f}, io.MultiWriter(f, sum)}
+}
+
+type hashedFile struct {
+	syncedFile
+	w io.Writer
+}
+
+func (h hashedFile) Write(p []byte) (int, error) { return h.w.Write(p) }

@@ -53,14 +53,20 @@ const ratioFloor = 1 << 20
 // entry names, symlinks, duplicates, encryption, methods and the declared
 // sizes against limits. It returns the sum of the declared sizes.
 func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
+	return checkEntries(zr.File, limits)
+}
+
+// checkEntries is CheckZip over a central directory's entries, in its
+// order; Unpack and StreamUnpack both run it before reading any data.
+func checkEntries(files []*zip.File, limits Limits) (int64, error) {
 	limits = limits.orDefault()
-	if len(zr.File) > limits.MaxEntries {
-		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrZipBomb, len(zr.File), limits.MaxEntries)
+	if len(files) > limits.MaxEntries {
+		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrZipBomb, len(files), limits.MaxEntries)
 	}
 	names := map[string]bool{}
 	dirs := map[string]bool{}
 	var total, packed int64
-	for i, f := range zr.File {
+	for i, f := range files {
 		if err := CheckEntryName(f.Name); err != nil {
 			return 0, err
 		}
@@ -91,7 +97,7 @@ func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
 			}
 			dirs[p] = true
 		}
-		if strings.HasPrefix(f.Name, ".siirto/") && (f.Name != ListingName || i != len(zr.File)-1) {
+		if strings.HasPrefix(f.Name, ".siirto/") && (f.Name != ListingName || i != len(files)-1) {
 			return 0, fmt.Errorf("%w: %q: the .siirto folder is reserved for the listing, which must be the last entry", ErrUnsafeName, f.Name)
 		}
 		size := int64(f.UncompressedSize64)
@@ -139,25 +145,15 @@ func Unpack(ctx context.Context, zr *zip.Reader, dir string, limits Limits, acce
 	if err != nil {
 		return nil, err
 	}
-	var tmp string
-	if dir != "" {
-		if _, err := os.Lstat(dir); err == nil {
-			return nil, fmt.Errorf("%w: %s", ErrExists, dir)
-		}
-		parent := filepath.Dir(dir)
-		if free, ok := freeSpace(parent); ok && free < uint64(total)+(64<<20) {
-			return nil, fmt.Errorf("%w: %s needs %d bytes, %d are free", ErrDiskSpace, parent, total, free)
-		}
-		tmp, err = os.MkdirTemp(parent, "."+filepath.Base(dir)+".part-")
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err != nil {
-				os.RemoveAll(tmp)
-			}
-		}()
+	tmp, err := beginExtract(dir, total)
+	if err != nil {
+		return nil, err
 	}
+	defer func() {
+		if err != nil && tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
 	res = &Unpacked{Files: []ListedFile{}}
 	buf := make([]byte, 1<<20)
 	for _, f := range zr.File {
@@ -189,18 +185,54 @@ func Unpack(ctx context.Context, zr *zip.Reader, dir string, limits Limits, acce
 			return nil, err
 		}
 	}
-	if tmp != "" {
-		if err := syncTree(tmp); err != nil {
-			return nil, err
-		}
-		if err := os.Rename(tmp, dir); err != nil {
-			return nil, err
-		}
-		if err := syncDir(filepath.Dir(dir)); err != nil {
-			return nil, err
-		}
+	if err := commitExtract(tmp, dir); err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// beginExtract makes the private temporary folder beside dir that an
+// extraction of total bytes fills, after checking that dir does not exist
+// and that the space is there. With dir == "" (only checking) it makes
+// nothing and returns "".
+func beginExtract(dir string, total int64) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	if _, err := os.Lstat(dir); err == nil {
+		return "", fmt.Errorf("%w: %s", ErrExists, dir)
+	}
+	parent := filepath.Dir(dir)
+	if free, ok := freeSpace(parent); ok && free < uint64(total)+(64<<20) {
+		return "", fmt.Errorf("%w: %s needs %d bytes, %d are free", ErrDiskSpace, parent, total, free)
+	}
+	return os.MkdirTemp(parent, "."+filepath.Base(dir)+".part-")
+}
+
+// commitExtract makes the finished temporary folder tmp durable and
+// renames it to dir, so dir appears complete or not at all. Every file in
+// tmp must already be synced.
+func commitExtract(tmp, dir string) error {
+	if tmp == "" {
+		return nil
+	}
+	if err := syncTree(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
+}
+
+// createEntryFile creates the file for entry name under root (folders
+// 0700, the file 0600); it must not exist yet.
+func createEntryFile(root, name string) (*os.File, error) {
+	p := filepath.Join(root, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 }
 
 func unpackFile(ctx context.Context, f *zip.File, root string, buf []byte) (ListedFile, error) {
@@ -212,11 +244,7 @@ func unpackFile(ctx context.Context, f *zip.File, root string, buf []byte) (List
 	var out io.Writer = io.Discard
 	var file *os.File
 	if root != "" {
-		p := filepath.Join(root, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return ListedFile{}, err
-		}
-		file, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		file, err = createEntryFile(root, f.Name)
 		if err != nil {
 			return ListedFile{}, err
 		}
