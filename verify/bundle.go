@@ -26,7 +26,9 @@ type Bundle struct {
 	JournalFile []byte
 	// Manifest holds the manifest file.
 	Manifest []byte
-	// Payload reads the .c4gh file, or is nil when it is missing.
+	// Payload reads the .c4gh file, or is nil when it is missing. If it is
+	// also an io.ReaderAt (a local file), with PayloadSize known, it may be
+	// read at any offset, from its start, rather than from where it stands.
 	Payload io.Reader
 	// PayloadSize is the payload's size if known (a stat), or -1.
 	PayloadSize int64
@@ -43,8 +45,16 @@ type Options struct {
 	Senders []encrypt.PublicKey
 	// Plaintext receives the decrypted zip (with Key). If it is an
 	// *os.File, the zip's entries and inner listing are checked too; if it
-	// is nil, a private temporary file is used for that and removed.
+	// is nil, a private temporary file in WorkDir is used for that and
+	// removed. With ExtractTo and a payload that is an io.ReaderAt of known
+	// size, leave it nil: the files are then extracted straight from the
+	// decrypted stream and the zip is never written (see decryptStream),
+	// except for the rare zip that must be read as a file.
 	Plaintext io.Writer
+	// WorkDir is where that private temporary file is made; "" means the
+	// system's temporary folder. A service that must keep plaintext in one
+	// place points it there.
+	WorkDir string
 	// ExtractTo, with Key, is a folder (that must not exist) to extract
 	// the files into, atomically, once every check has passed.
 	ExtractTo string
@@ -247,6 +257,12 @@ func compareSums(want encrypt.FileSums, size int64, sum []byte) error {
 }
 
 func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res *Result) error {
+	if ra, ok := streams(b, o); ok {
+		if err := decryptStream(ctx, ra, b.PayloadSize, m, o, res); err != errNoStream {
+			return err
+		}
+		// Only the header and the zip's end were read, at their offsets.
+	}
 	r, err := encrypt.NewReader(b.Payload, *o.Key, o.Engine)
 	if err != nil {
 		return AsError(err)
@@ -257,7 +273,7 @@ func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res 
 	}
 	sink := o.Plaintext
 	if sink == nil {
-		tmp, err := privateTemp()
+		tmp, err := privateTemp(o.WorkDir)
 		if err != nil {
 			return AsError(err)
 		}
@@ -332,12 +348,13 @@ func CheckListing(m *encrypt.Manifest, u *encrypt.Unpacked) error {
 	return nil
 }
 
-// privateTemp makes a temporary file only the user can read, for
-// plaintext that must be checked but not kept. Where the system allows it
-// (not Windows) the name is removed at once: the open file still works,
-// and nothing is left behind even if the process is killed.
-func privateTemp() (*os.File, error) {
-	f, err := os.CreateTemp("", ".siirto-verify-*.zip")
+// privateTemp makes a temporary file in dir ("" for the system's) only
+// the user can read, for plaintext that must be checked but not kept.
+// Where the system allows it (not Windows) the name is removed at once:
+// the open file still works, and nothing is left behind even if the
+// process is killed.
+func privateTemp(dir string) (*os.File, error) {
+	f, err := os.CreateTemp(dir, ".siirto-verify-*.zip")
 	if err == nil && runtime.GOOS != "windows" {
 		_ = os.Remove(f.Name())
 	}
