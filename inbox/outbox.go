@@ -16,7 +16,9 @@ func (p *Pipeline) drainLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		p.Drain(ctx)
+		// A full batch means more may be due: go on at once.
+		for p.Drain(ctx) == 100 {
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -26,21 +28,23 @@ func (p *Pipeline) drainLoop(ctx context.Context) {
 	}
 }
 
-// Drain performs the outbox items that are due: notifications and receipts.
-func (p *Pipeline) Drain(ctx context.Context) {
+// Drain performs the outbox items that are due (notifications and
+// receipts), at most a batch of them, and says how many it tried.
+func (p *Pipeline) Drain(ctx context.Context) int {
 	items, err := p.cfg.Ledger.OutboxDue(ctx, p.cfg.Now(), 100)
 	if err != nil {
 		if ctx.Err() == nil {
 			p.log.Error("ledger: reading the outbox failed", "err", err)
 		}
-		return
+		return 0
 	}
-	for _, it := range items {
+	for i, it := range items {
 		if ctx.Err() != nil {
-			return
+			return i
 		}
 		p.deliver(ctx, it)
 	}
+	return len(items)
 }
 
 func (p *Pipeline) deliver(ctx context.Context, it OutboxItem) {

@@ -314,6 +314,11 @@ func (p *Pipeline) Once(ctx context.Context) error {
 			p.process(ctx, r)
 		}
 	}
-	p.Drain(ctx)
+	// Items that failed are retried later, so they are not due again here.
+	for range 1000 {
+		if p.Drain(ctx) == 0 {
+			break
+		}
+	}
 	return ctx.Err()
 }

@@ -68,7 +68,7 @@ type harness struct {
 	journal journals
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -92,7 +92,7 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) pipeline(t *testing.T) *inbox.Pipeline {
+func (h *harness) pipeline(t testing.TB) *inbox.Pipeline {
 	t.Helper()
 	p, err := inbox.New(h.cfg)
 	if err != nil {
@@ -101,7 +101,7 @@ func (h *harness) pipeline(t *testing.T) *inbox.Pipeline {
 	return p
 }
 
-func readSecretKey(t *testing.T, name string) encrypt.SecretKey {
+func readSecretKey(t testing.TB, name string) encrypt.SecretKey {
 	t.Helper()
 	f, err := os.Open(filepath.Join(corpus, "keys", name))
 	if err != nil {

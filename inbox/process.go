@@ -154,9 +154,10 @@ func (p *Pipeline) advance(ctx context.Context, r *Record) error {
 	return p.stage(ctx, r, o)
 }
 
-// stage decrypts into staging/<folder>/<id>/: the plaintext zip goes to
-// a nameless private file in staging, the files to a hidden temp folder
-// renamed into place only after every check passed.
+// stage decrypts into staging/<folder>/<id>/: the files go to a hidden
+// temp folder renamed into place only after every check passed. The
+// plaintext zip is not written, except for a zip verify cannot read as a
+// stream, which goes to a nameless private file in staging/.work.
 func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	m, err := verify.ParseManifest(o.b.Manifest)
 	if err != nil {
@@ -177,13 +178,12 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	if err := removeTree(target); err != nil {
 		return verify.AsError(err)
 	}
-	zipFile, err := p.workFile(r.ID)
+	work, err := p.makeWorkDir()
 	if err != nil {
 		return verify.AsError(err)
 	}
-	defer zipFile.Close()
 	opts := p.options(o)
-	opts.Key, opts.Plaintext, opts.ExtractTo = p.cfg.Key, zipFile, target
+	opts.Key, opts.WorkDir, opts.ExtractTo = p.cfg.Key, work, target
 	res, err := verify.Check(ctx, o.b, opts)
 	if err != nil {
 		return err

@@ -10,19 +10,16 @@ import (
 )
 
 // workDir holds the plaintext zips being checked, inside staging so that
-// plaintext never lands anywhere else. Their names are removed at once
-// (not on Windows), so a crash leaves nothing; cleanStaging covers the rest.
+// plaintext never lands anywhere else. Most bundles are extracted straight
+// from the decrypted stream and put nothing here; verify makes a zip here
+// only for the few that must be read as a file, and removes its name at
+// once (not on Windows), so a crash leaves nothing; cleanStaging covers
+// the rest.
 func (p *Pipeline) workDir() string { return filepath.Join(p.cfg.Staging, ".work") }
 
-func (p *Pipeline) workFile(id string) (*os.File, error) {
-	if err := os.MkdirAll(p.workDir(), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(p.workDir(), id+"-*.zip") // 0600
-	if err == nil && runtime.GOOS != "windows" {
-		_ = os.Remove(f.Name())
-	}
-	return f, err
+// makeWorkDir creates workDir (0700) and returns it.
+func (p *Pipeline) makeWorkDir() (string, error) {
+	return p.workDir(), os.MkdirAll(p.workDir(), 0o700)
 }
 
 // cleanStaging removes what a crash can leave in staging: plaintext zips

@@ -430,9 +430,10 @@ func TestCrashDuringDecrypt(t *testing.T) {
 	if o, err := siirto(t, "upload", "--to", g.folderURL(), "--user", "alice", "--password-file", pass, filepath.Join(out, "big.json")); err != nil {
 		t.Fatalf("siirto upload: %v\n%s", err, o)
 	}
-	// Decrypting: the gateway holds a plaintext work file in staging/.work.
+	// Decrypting: the gateway extracts into a hidden folder in staging as
+	// it decrypts.
 	deadline := time.Now().Add(60 * time.Second)
-	for !decrypting(g.cmd.Process.Pid) {
+	for !decrypting(filepath.Join(g.dir, "staging", folder)) {
 		if time.Now().After(deadline) {
 			t.Fatalf("never saw the gateway decrypt:\n%s", g.log.String())
 		}
@@ -474,15 +475,24 @@ func TestCrashDuringDecrypt(t *testing.T) {
 	}
 }
 
-// decrypting tells from /proc whether pid has a plaintext work file open.
-func decrypting(pid int) bool {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return false
-	}
-	for _, fd := range fds {
-		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.Contains(l, "/staging/.work/") {
-			return true
+// decrypting tells whether a hidden extraction folder is in dir, with a
+// file in it that is being written.
+func decrypting(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".part-") {
+			var size int64
+			filepath.WalkDir(filepath.Join(dir, e.Name()), func(_ string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					if info, err := d.Info(); err == nil {
+						size += info.Size()
+					}
+				}
+				return nil
+			})
+			if size > 0 {
+				return true
+			}
 		}
 	}
 	return false
