@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/siirto/siirto/gateway/accounts"
 	"github.com/siirto/siirto/gateway/audit"
@@ -26,7 +28,15 @@ type Gateway struct {
 	accounts *accounts.Store
 	audit    *audit.Log
 	auditMu  sync.Mutex
+	// The audit head not yet recorded in the ledger, and when it last was.
+	headSeq     int64
+	headHash    string
+	headWritten time.Time
 }
+
+// headEvery is how often the audit log's head is recorded in the ledger:
+// recording it on every entry would double the gateway's commits.
+const headEvery = 250 * time.Millisecond
 
 // Open opens the data folder whose config file is at cfgPath. env reads
 // environment variables (os.Getenv); log may be nil.
@@ -63,6 +73,9 @@ func Open(ctx context.Context, cfgPath string, env func(string) string, log *slo
 // Close releases the databases and the audit log.
 func (g *Gateway) Close() error {
 	var errs []error
+	if g.ledger != nil && g.audit != nil {
+		errs = append(errs, g.FlushAuditHead(context.Background()))
+	}
 	if g.ledger != nil {
 		errs = append(errs, g.ledger.Close())
 	}
@@ -84,8 +97,10 @@ func (g *Gateway) Ledger() inbox.Ledger { return g.ledger }
 // Accounts returns the account store.
 func (g *Gateway) Accounts() *accounts.Store { return g.accounts }
 
-// Audit appends one entry to the audit log and records the new head in
-// the ledger, so that `audit verify` also finds entries cut from the end.
+// Audit appends one entry to the audit log (synced to disk), and records
+// the log's head in the ledger at most every headEvery (and at Close and
+// FlushAuditHead), so that `audit verify` also finds entries cut from the
+// end, up to the last recorded one.
 func (g *Gateway) Audit(ctx context.Context, e audit.Entry) error {
 	g.auditMu.Lock()
 	defer g.auditMu.Unlock()
@@ -94,29 +109,59 @@ func (g *Gateway) Audit(ctx context.Context, e audit.Entry) error {
 		g.log.Error("audit log: append failed", "action", e.Action, "err", err)
 		return err
 	}
+	g.headSeq, g.headHash = out.Seq, out.Hash
+	if time.Since(g.headWritten) < headEvery {
+		return nil
+	}
+	return g.flushHeadLocked(ctx)
+}
+
+// FlushAuditHead records the audit log's head in the ledger now.
+func (g *Gateway) FlushAuditHead(ctx context.Context) error {
+	g.auditMu.Lock()
+	defer g.auditMu.Unlock()
+	return g.flushHeadLocked(ctx)
+}
+
+func (g *Gateway) flushHeadLocked(ctx context.Context) error {
+	if g.headHash == "" {
+		return nil
+	}
 	// "seq hash", the seq zero-padded so that the latest entry sorts last
 	// whichever process records it first.
-	return g.ledger.SetMetaMax(context.WithoutCancel(ctx), metaAuditHead, fmt.Sprintf("%020d %s", out.Seq, out.Hash))
+	err := g.ledger.SetMetaMax(context.WithoutCancel(ctx), metaAuditHead, fmt.Sprintf("%020d %s", g.headSeq, g.headHash))
+	if err == nil {
+		g.headHash, g.headWritten = "", time.Now()
+	}
+	return err
 }
 
 const metaAuditHead = "audit_head"
 
-// VerifyAudit checks the audit log's chain and that it ends where the
-// ledger says it does. It returns the number of entries.
+// VerifyAudit checks the audit log's chain and that it reaches the entry
+// the ledger recorded last. It returns the number of entries.
 func (g *Gateway) VerifyAudit(ctx context.Context) (int64, error) {
+	if err := g.FlushAuditHead(ctx); err != nil {
+		return 0, err
+	}
 	head, err := g.ledger.Meta(ctx, metaAuditHead)
 	if err != nil {
 		return 0, err
-	}
-	if _, h, ok := strings.Cut(head, " "); ok {
-		head = h
 	}
 	f, err := os.Open(g.cfg.auditPath())
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	return audit.Verify(f, head)
+	seqText, hash, ok := strings.Cut(head, " ")
+	if !ok {
+		return audit.Verify(f, "")
+	}
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("the ledger's audit head %q is unreadable", head)
+	}
+	return audit.VerifyReaches(f, seq, hash)
 }
 
 // AuditPath is the audit log file.

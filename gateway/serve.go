@@ -132,12 +132,18 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 		defer wg.Done()
 		tick := time.NewTicker(10 * time.Minute)
 		defer tick.Stop()
+		head := time.NewTicker(time.Second)
+		defer head.Stop()
 		for {
 			select {
 			case <-runCtx.Done():
 				return
 			case now := <-tick.C:
 				d.Sweep(now)
+			case <-head.C:
+				if err := g.FlushAuditHead(runCtx); err != nil && runCtx.Err() == nil {
+					g.log.Error("recording the audit head failed", "err", err)
+				}
 			}
 		}
 	}()

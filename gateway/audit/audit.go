@@ -157,7 +157,7 @@ func (l *Log) catchUp() error {
 	if info.Size() < l.off {
 		return fmt.Errorf("%w: the file shrank from %d to %d bytes", ErrBroken, l.off, info.Size())
 	}
-	seq, head, good, err := scanFrom(io.NewSectionReader(l.f, l.off, info.Size()-l.off), l.seq, l.head)
+	seq, head, good, err := scanFrom(io.NewSectionReader(l.f, l.off, info.Size()-l.off), l.seq, l.head, nil)
 	if err != nil {
 		return err
 	}
@@ -186,6 +186,28 @@ func Verify(r io.Reader, head string) (int64, error) {
 	return seq, nil
 }
 
+// VerifyReaches checks the chain like Verify and that it holds entry seq
+// with the given hash: a head recorded elsewhere a little after the fact
+// (entries after it are fine; the log cut below it, or rewritten, is not).
+func VerifyReaches(r io.Reader, seq int64, hash string) (int64, error) {
+	found := ""
+	n, _, _, err := scanFrom(r, 0, Genesis, func(e Entry) {
+		if e.Seq == seq {
+			found = e.Hash
+		}
+	})
+	if err != nil {
+		return n, err
+	}
+	switch {
+	case seq > n:
+		return n, fmt.Errorf("%w: the log ends at entry %d, but entry %d was recorded: entries were removed from the end", ErrBroken, n, seq)
+	case found != hash:
+		return n, fmt.Errorf("%w: entry %d has hash %s, but %s was recorded", ErrBroken, seq, short(found), short(hash))
+	}
+	return n, nil
+}
+
 // ErrBroken reports an audit log whose chain does not hold.
 var ErrBroken = errors.New("the audit log has been altered")
 
@@ -193,11 +215,12 @@ var ErrBroken = errors.New("the audit log has been altered")
 // hash, and how many bytes hold complete entries (a final line without a
 // newline is a write cut short, not counted and not an error).
 func scan(r io.Reader) (seq int64, head string, good int64, err error) {
-	return scanFrom(r, 0, Genesis)
+	return scanFrom(r, 0, Genesis, nil)
 }
 
-// scanFrom is scan continuing a chain that ends at seq and head.
-func scanFrom(r io.Reader, seq int64, head string) (int64, string, int64, error) {
+// scanFrom is scan continuing a chain that ends at seq and head; visit,
+// if not nil, sees every entry that checks out.
+func scanFrom(r io.Reader, seq int64, head string, visit func(Entry)) (int64, string, int64, error) {
 	var good int64
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
@@ -228,6 +251,9 @@ func scanFrom(r io.Reader, seq int64, head string) (int64, string, int64, error)
 		}
 		seq, head = e.Seq, e.Hash
 		good += int64(len(line))
+		if visit != nil {
+			visit(e)
+		}
 	}
 }
 
