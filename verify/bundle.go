@@ -44,12 +44,13 @@ type Options struct {
 	// ephemeral sender is then refused.
 	Senders []encrypt.PublicKey
 	// Plaintext receives the decrypted zip (with Key). If it is an
-	// *os.File, the zip's entries and inner listing are checked too; if it
-	// is nil, a private temporary file in WorkDir is used for that and
-	// removed. With ExtractTo and a payload that is an io.ReaderAt of known
-	// size, leave it nil: the files are then extracted straight from the
-	// decrypted stream and the zip is never written (see decryptStream),
-	// except for the rare zip that must be read as a file.
+	// *os.File, the zip's entries and inner listing are checked too. Leave
+	// it nil to have them checked (and extracted, with ExtractTo) without
+	// keeping the zip: for a payload that is an io.ReaderAt of known size
+	// the files are read straight from the decrypted stream and the zip is
+	// never written (see decryptStream); otherwise, and for the rare zip
+	// that must be read as a file, a private temporary file in WorkDir is
+	// used and removed.
 	Plaintext io.Writer
 	// WorkDir is where that private temporary file is made; "" means the
 	// system's temporary folder. A service that must keep plaintext in one

@@ -12,13 +12,13 @@ import (
 // then takes the path through a plaintext zip file.
 var errNoStream = errors.New("verify: the payload must be decrypted into a zip file first")
 
-// streams reports whether decrypt can extract straight from the
-// decrypted stream: a payload of known size that can be read at any
-// offset (a local file), a folder to extract into, and no Plaintext
-// asked for.
+// streams reports whether decrypt can check (and extract, with
+// ExtractTo) straight from the decrypted stream: a payload of known size
+// that can be read at any offset (a local file), and no Plaintext asked
+// for. Then no plaintext zip is ever written.
 func streams(b Bundle, o Options) (io.ReaderAt, bool) {
 	ra, ok := b.Payload.(io.ReaderAt)
-	return ra, ok && b.PayloadSize >= 0 && o.ExtractTo != "" && o.Plaintext == nil
+	return ra, ok && b.PayloadSize >= 0 && o.Plaintext == nil
 }
 
 // decryptStream decrypts and extracts without ever writing the plaintext

@@ -62,7 +62,7 @@ bundle's inner list. Zip slip, links, duplicates and zip bombs are refused.
 			defer closer.Close()
 			opts := verify.Options{Key: key, Engine: &encrypt.Options{Workers: c.Int("workers")}}
 			bar := env.newProgress("progress.decrypt", vb.PayloadSize)
-			vb.Payload = &countingReader{r: vb.Payload, fn: bar.Set}
+			vb.Payload = counting(vb.Payload, vb.PayloadSize, bar.Set)
 
 			switch out := c.String("output"); {
 			case out == "-":
@@ -75,18 +75,14 @@ bundle's inner list. Zip slip, links, duplicates and zip bombs are refused.
 			case c.String("extract") != "":
 				dir := c.String("extract")
 				opts.ExtractTo = dir
-				// The decrypted zip waits beside DIR, not in a shared temp
-				// folder: plaintext stays where the user chose to put it.
+				// The files are extracted as the payload is decrypted; a
+				// zip that cannot be (a huge central directory) waits
+				// decrypted beside DIR, not in a shared temp folder, so
+				// plaintext stays where the user chose to put it.
 				if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o700); err != nil {
 					return err
 				}
-				tmp, err := os.CreateTemp(filepath.Dir(filepath.Clean(dir)), "."+filepath.Base(dir)+".zip.part-")
-				if err != nil {
-					return err
-				}
-				defer os.Remove(tmp.Name())
-				defer tmp.Close()
-				opts.Plaintext = tmp
+				opts.WorkDir = filepath.Dir(filepath.Clean(dir))
 				res, err := verify.Check(c.Context, vb, opts)
 				bar.Finish()
 				if err != nil {
@@ -149,4 +145,28 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	c.fn(c.n)
 	return n, err
+}
+
+// countingReaderAt is countingReader for a payload read at offsets, as
+// extraction while decrypting does (the zip's end first, then all of it):
+// progress is the bytes read so far, which runs a little ahead.
+type countingReaderAt struct {
+	countingReader
+	ra   io.ReaderAt
+	size int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.ra.ReadAt(p, off)
+	c.n = min(c.n+int64(n), c.size)
+	c.fn(c.n)
+	return n, err
+}
+
+// counting wraps a payload to report progress, keeping ReadAt if it has it.
+func counting(r io.Reader, size int64, fn func(int64)) io.Reader {
+	if ra, ok := r.(io.ReaderAt); ok && size >= 0 {
+		return &countingReaderAt{countingReader: countingReader{r: r, fn: fn}, ra: ra, size: size}
+	}
+	return &countingReader{r: r, fn: fn}
 }
