@@ -163,8 +163,10 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	if err != nil {
 		return err
 	}
-	// Space for the plaintext zip and the files extracted from it.
-	need := 2*m.Plaintext.Size + 64<<20
+	// Space for the files, extracted as the payload is decrypted (the rare
+	// zip that must first be decrypted whole needs twice that; if the disk
+	// fills then, the bundle is retried like here, never rejected).
+	need := m.Plaintext.Size + 64<<20
 	if free, err := p.cfg.Free(p.cfg.Staging); err == nil && free < need {
 		return verify.Errorf(verify.CodeDiskFull, "staging has %d bytes free; this bundle needs about %d", free, need)
 	}
