@@ -177,57 +177,11 @@ func (m *Mailer) message(n Notice, from *mail.Address, to []*mail.Address, lang 
 // deliver runs one SMTP session.
 func (m *Mailer) deliver(ctx context.Context, host, from string, to []string, msg []byte) error {
 	fail := func(step string, err error) error { return smtpError(ctx, m.Addr, step, err) }
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", m.Addr)
+	c, done, err := m.session(ctx, host)
 	if err != nil {
-		return fail("connect", err)
+		return err
 	}
-	// The deadline bounds every read and write; a cancelled ctx moves it
-	// to now, which ends a blocked one at once.
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-	tlsConf := &tls.Config{ServerName: host, RootCAs: m.RootCAs, MinVersion: tls.VersionTLS12}
-	secure := false
-	if m.TLS == TLSImplicit {
-		tc := tls.Client(conn, tlsConf)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return fail("TLS", err)
-		}
-		conn, secure = tc, true
-	}
-	c, err := smtp.NewClient(conn, host) // closes conn on error
-	if err != nil {
-		return fail("greeting", err)
-	}
-	defer c.Close()
-	if err := c.Hello(m.helo()); err != nil {
-		return fail("EHLO", err)
-	}
-	if m.TLS == TLSOpportunistic || m.TLS == TLSStartTLS {
-		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(tlsConf); err != nil {
-				return fail("STARTTLS", err)
-			}
-			secure = true
-		} else if m.TLS == TLSStartTLS {
-			return permanent(fmt.Errorf("smtp %s does not offer STARTTLS, which TLS %q requires", m.Addr, m.TLS))
-		}
-	}
-	if m.Username != "" {
-		if !secure && !isLoopback(host) {
-			return permanent(fmt.Errorf("smtp %s: refusing to send a password without TLS", m.Addr))
-		}
-		if ok, _ := c.Extension("AUTH"); !ok {
-			return permanent(fmt.Errorf("smtp %s does not offer AUTH, and a user name is set", m.Addr))
-		}
-		if err := c.Auth(plainAuth{m.Username, m.Password, secure || isLoopback(host)}); err != nil {
-			return fail("AUTH", err)
-		}
-	}
+	defer done()
 	if err := c.Mail(from); err != nil {
 		return fail("MAIL FROM", err)
 	}
@@ -250,6 +204,92 @@ func (m *Mailer) deliver(ctx context.Context, host, from string, to []string, ms
 	// send it again.
 	_ = c.Quit()
 	return nil
+}
+
+// session connects and greets the server, with TLS and AUTH as
+// configured; done closes it.
+func (m *Mailer) session(ctx context.Context, host string) (c *smtp.Client, done func(), err error) {
+	fail := func(step string, err error) error { return smtpError(ctx, m.Addr, step, err) }
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", m.Addr)
+	if err != nil {
+		return nil, nil, fail("connect", err)
+	}
+	// The deadline bounds every read and write; a cancelled ctx moves it
+	// to now, which ends a blocked one at once.
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	tlsConf := &tls.Config{ServerName: host, RootCAs: m.RootCAs, MinVersion: tls.VersionTLS12}
+	secure := false
+	if m.TLS == TLSImplicit {
+		tc := tls.Client(conn, tlsConf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			stop()
+			conn.Close()
+			return nil, nil, fail("TLS", err)
+		}
+		conn, secure = tc, true
+	}
+	client, err := smtp.NewClient(conn, host) // closes conn on error
+	if err != nil {
+		stop()
+		return nil, nil, fail("greeting", err)
+	}
+	c = client
+	closeAll := func() { client.Close(); stop() }
+	done = closeAll
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	if err := c.Hello(m.helo()); err != nil {
+		return nil, nil, fail("EHLO", err)
+	}
+	if m.TLS == TLSOpportunistic || m.TLS == TLSStartTLS {
+		if ok, _ := c.Extension("STARTTLS"); ok {
+			if err := c.StartTLS(tlsConf); err != nil {
+				return nil, nil, fail("STARTTLS", err)
+			}
+			secure = true
+		} else if m.TLS == TLSStartTLS {
+			return nil, nil, permanent(fmt.Errorf("smtp %s does not offer STARTTLS, which TLS %q requires", m.Addr, m.TLS))
+		}
+	}
+	if m.Username != "" {
+		if !secure && !isLoopback(host) {
+			return nil, nil, permanent(fmt.Errorf("smtp %s: refusing to send a password without TLS", m.Addr))
+		}
+		if ok, _ := c.Extension("AUTH"); !ok {
+			return nil, nil, permanent(fmt.Errorf("smtp %s does not offer AUTH, and a user name is set", m.Addr))
+		}
+		if err := c.Auth(plainAuth{m.Username, m.Password, secure || isLoopback(host)}); err != nil {
+			return nil, nil, fail("AUTH", err)
+		}
+	}
+	return c, done, nil
+}
+
+// Probe connects, greets, and does STARTTLS and AUTH as configured, then
+// quits without sending anything: for `siirto-gateway doctor`.
+func (m *Mailer) Probe(ctx context.Context) error {
+	host, err := m.check()
+	if err != nil {
+		return permanent(err)
+	}
+	if m.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.Timeout)
+		defer cancel()
+	}
+	c, done, err := m.session(ctx, host)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return c.Quit()
 }
 
 // smtpError classifies err from step: a 5xx reply is permanent, a 4xx
