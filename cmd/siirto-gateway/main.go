@@ -68,7 +68,7 @@ variables (docs/gateway.md lists them all). Exit status: 0 success, 1 failure,
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
 		},
 		Commands: []*cli.Command{
-			initCommand(e), serveCommand(e), journalCommand(e), userCommand(e), bundleCommand(e), auditCommand(e),
+			initCommand(e), serveCommand(e), journalCommand(e), userCommand(e), bundleCommand(e), auditCommand(e), doctorCommand(e),
 		},
 		Writer:         stdout,
 		ErrWriter:      stderr,
