@@ -82,6 +82,15 @@ type OutboxItem struct {
 // KindReceipt is the outbox kind that writes the signed receipt.
 const KindReceipt = "receipt"
 
+// OutboxLease is how long OutboxDue reserves the items it returns for the
+// caller. Several workers drain one outbox: without the reservation two of
+// them could list and deliver the same item at once. A worker that dies
+// holding items only delays them by the lease; after it they are due
+// again. It is generous because a batch is delivered one item after the
+// other: a batch that takes longer than the lease may see its last items
+// delivered twice, which receivers tolerate (delivery is at least once).
+const OutboxLease = 5 * time.Minute
+
 // Ledger errors.
 var (
 	// ErrNotFound: no bundle with that id.
@@ -93,7 +102,12 @@ var (
 
 // Ledger is the pipeline's memory: every bundle, its state changes, the
 // outbox and claims. Every method is one transaction. The embedded
-// implementation is SQLite (OpenSQLite); others keep the same behaviour.
+// implementation is SQLite (OpenSQLite); PostgreSQL (OpenPostgres) keeps
+// the same behaviour for several workers sharing one database, and
+// ledger_test.go checks both against the same table of behaviours.
+//
+// Times are the callers' clocks (the now arguments), never the database's,
+// so the workers sharing a ledger must keep their clocks in step.
 type Ledger interface {
 	// Detect records a bundle first seen; it reports false when the id is
 	// already known (nothing is changed then).
@@ -108,8 +122,9 @@ type Ledger interface {
 	Claim(ctx context.Context, id, worker string, now time.Time, lease time.Duration) (bool, error)
 	// Release drops worker's claim.
 	Release(ctx context.Context, id, worker string) error
-	// ReleaseAll drops every claim: for a gateway that knows it is the
-	// only worker (it holds the data folder's lock), after a crash.
+	// ReleaseAll drops every claim, of bundles and of outbox items: for a
+	// gateway that knows it is the only worker (it holds the data folder's
+	// lock), after a crash.
 	ReleaseAll(ctx context.Context) error
 	// Advance moves bundle r.ID from state from to r.State, saving r's
 	// fields, and enqueues one outbox item per kind, all in one
@@ -117,7 +132,10 @@ type Ledger interface {
 	Advance(ctx context.Context, from State, r Record, outbox []string) error
 	// Retry records a failed attempt that leaves the state as it is.
 	Retry(ctx context.Context, id, code, detail string, next time.Time) error
-	// OutboxDue lists outbox items due at now, oldest first.
+	// OutboxDue lists outbox items due at now that nobody holds, oldest
+	// first, and holds them for the caller until now+OutboxLease: another
+	// caller does not get them meanwhile. OutboxDone or OutboxRetry ends
+	// the hold.
 	OutboxDue(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
 	// OutboxDone marks an item done and, when it was the bundle's last
 	// pending item of its kind group, advances the bundle to notified or

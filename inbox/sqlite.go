@@ -1,11 +1,13 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver: no cgo, one static binary
@@ -60,6 +62,8 @@ var migrations = []string{
 	);
 	CREATE INDEX outbox_due ON outbox(done_at, next_at);
 	CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+	// 2: outbox items are held by the drainer that listed them (OutboxLease).
+	`ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SQLite is the embedded Ledger: one file in the data folder, in WAL mode.
@@ -253,11 +257,15 @@ func (l *SQLite) Release(ctx context.Context, id, worker string) error {
 
 // ReleaseAll implements Ledger.
 func (l *SQLite) ReleaseAll(ctx context.Context) error {
-	_, err := l.db.ExecContext(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE lease_until > 0`)
-	if err != nil {
-		return fmt.Errorf("ledger: release: %w", err)
-	}
-	return nil
+	return l.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE lease_until > 0`); err != nil {
+			return fmt.Errorf("ledger: release: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_until = 0 WHERE lease_until > 0`); err != nil {
+			return fmt.Errorf("ledger: release: %w", err)
+		}
+		return nil
+	})
 }
 
 // Advance implements Ledger.
@@ -299,25 +307,44 @@ func (l *SQLite) Retry(ctx context.Context, id, code, detail string, next time.T
 	return nil
 }
 
-// OutboxDue implements Ledger.
+// OutboxDue implements Ledger. Listing and holding are one statement, so
+// two drainers (an admin command beside the server, say) never get the
+// same item.
 func (l *SQLite) OutboxDue(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT id, bundle_id, kind, state, attempts, next_at, last_error FROM outbox
-		WHERE done_at = 0 AND next_at <= ? ORDER BY id LIMIT ?`, nanos(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
-	}
-	defer rows.Close()
 	var out []OutboxItem
-	for rows.Next() {
-		var it OutboxItem
-		var next int64
-		if err := rows.Scan(&it.ID, &it.BundleID, &it.Kind, &it.State, &it.Attempts, &next, &it.LastErr); err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease_until = ? WHERE id IN (
+			SELECT id FROM outbox WHERE done_at = 0 AND next_at <= ? AND lease_until <= ? ORDER BY id LIMIT ?)
+			RETURNING id, bundle_id, kind, state, attempts, next_at, last_error`,
+			nanos(now.Add(OutboxLease)), nanos(now), nanos(now), limit)
+		if err != nil {
+			return fmt.Errorf("ledger: %w", err)
 		}
-		it.NextAt = fromNanos(next)
-		out = append(out, it)
+		defer rows.Close()
+		for rows.Next() {
+			var it OutboxItem
+			var next int64
+			if err := rows.Scan(&it.ID, &it.BundleID, &it.Kind, &it.State, &it.Attempts, &next, &it.LastErr); err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			it.NextAt = fromNanos(next)
+			out = append(out, it)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	sortOutbox(out) // RETURNING promises no order
+	return out, nil
+}
+
+// sortOutbox puts items oldest first, as OutboxDue promises.
+func sortOutbox(items []OutboxItem) {
+	slices.SortFunc(items, func(a, b OutboxItem) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // OutboxDone implements Ledger.
@@ -359,7 +386,7 @@ func (l *SQLite) OutboxDone(ctx context.Context, item OutboxItem, now time.Time)
 
 // OutboxRetry implements Ledger.
 func (l *SQLite) OutboxRetry(ctx context.Context, item OutboxItem, detail string, next time.Time) error {
-	_, err := l.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?`,
+	_, err := l.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_at = ?, lease_until = 0 WHERE id = ?`,
 		detail, nanos(next), item.ID)
 	if err != nil {
 		return fmt.Errorf("ledger: outbox: %w", err)
