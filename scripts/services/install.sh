@@ -2,12 +2,15 @@
 # Installs the real servers and tools the integration tests start themselves
 # (see internal/testserver): Apache with mod_dav, htpasswd, rclone (a second
 # WebDAV server), litmus (the WebDAV test suite), postfix's smtp-sink (the
-# SMTP sink for notification mail) and curl, from Debian's packages. Idempotent and quiet when everything is already there. apt never
-# starts a service on CI (policy-rc.d exits 101); the tests start Apache by PID.
+# SMTP sink for notification mail), PostgreSQL 15 (the tests make private
+# clusters with its initdb; the packaged cluster is never used) and curl,
+# from Debian's packages. Idempotent and quiet when everything is already
+# there. apt never starts a service on CI (policy-rc.d exits 101); the tests
+# start Apache by PID and PostgreSQL as their own child process.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(apache2 apache2-utils rclone litmus postfix)
+pkgs=(apache2 apache2-utils rclone litmus postfix postgresql)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 
 missing=()
@@ -51,4 +54,8 @@ for t in litmus /usr/sbin/smtp-sink; do
     exit 1
   fi
 done
-echo "services: apache2, rclone, litmus and smtp-sink ready"
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
+  echo "services: postgresql is installed but /usr/lib/postgresql/15/bin/initdb or postgres is missing (internal/testserver wants PostgreSQL 15)" >&2
+  exit 1
+fi
+echo "services: apache2, rclone, litmus, smtp-sink and postgresql 15 ready"
