@@ -12,12 +12,17 @@ import (
 // loudly: logged, audited and counted, so staff can act.
 const maxDeliveries = 720
 
+// drainBatch is how many outbox items one Drain takes (and holds for
+// OutboxLease): small enough that even at the mail and webhook timeouts
+// a batch ends well inside its hold, so no other worker takes it over.
+const drainBatch = 8
+
 func (p *Pipeline) drainLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		// A full batch means more may be due: go on at once.
-		for p.Drain(ctx) == 100 {
+		for p.Drain(ctx) == drainBatch {
 		}
 		select {
 		case <-ctx.Done():
@@ -31,7 +36,7 @@ func (p *Pipeline) drainLoop(ctx context.Context) {
 // Drain performs the outbox items that are due (notifications and
 // receipts), at most a batch of them, and says how many it tried.
 func (p *Pipeline) Drain(ctx context.Context) int {
-	items, err := p.cfg.Ledger.OutboxDue(ctx, p.cfg.Now(), 100)
+	items, err := p.cfg.Ledger.OutboxDue(ctx, p.cfg.Now(), drainBatch)
 	if err != nil {
 		if ctx.Err() == nil {
 			p.log.Error("ledger: reading the outbox failed", "err", err)

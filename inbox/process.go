@@ -22,6 +22,11 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 		return
 	}
 	defer p.cfg.Ledger.Release(context.WithoutCancel(ctx), r.ID, p.cfg.Worker)
+	// Another worker may have moved the bundle on between Due and Claim:
+	// work from what the ledger says now.
+	if r, err = p.cfg.Ledger.Get(ctx, r.ID); err != nil || (r.State != StateDetected && r.State != StateVerified) {
+		return
+	}
 	log := p.log.With("bundle", r.ID, "folder", r.Folder, "name", r.Name)
 	start := time.Now()
 	err = p.advance(ctx, &r)
