@@ -38,6 +38,13 @@ type Config struct {
 	// KeyPassphraseFile holds the passphrase of the gateway's Crypt4GH
 	// secret key, for unattended start; SIIRTO_GATEWAY_PASSPHRASE wins.
 	KeyPassphraseFile string `toml:"key_passphrase_file"`
+	// LedgerURL selects a PostgreSQL ledger shared by several gateway
+	// workers ("postgres://user@host/db?sslmode=verify-full", or
+	// "file:PATH" to read that URL from a 0600 file, as it may hold a
+	// password). Empty: the embedded SQLite ledger in state/ledger.db.
+	LedgerURL string `toml:"ledger_url"`
+	// Worker names this process in claims and logs (default host/pid).
+	Worker string `toml:"worker"`
 	// StaffTokenFile holds the bearer token of the staff API.
 	StaffTokenFile string `toml:"staff_token_file"`
 	// Lang is the default notification language: fi, sv or en.

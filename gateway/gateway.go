@@ -24,7 +24,7 @@ type Gateway struct {
 	cfg      Config
 	env      func(string) string
 	log      *slog.Logger
-	ledger   *inbox.SQLite
+	ledger   inbox.Ledger
 	accounts *accounts.Store
 	audit    *audit.Log
 	auditMu  sync.Mutex
@@ -52,7 +52,17 @@ func Open(ctx context.Context, cfgPath string, env func(string) string, log *slo
 	if err := os.MkdirAll(cfg.stateDir(), 0o700); err != nil {
 		return nil, err
 	}
-	if g.ledger, err = inbox.OpenSQLite(ctx, filepath.Join(cfg.stateDir(), "ledger.db")); err != nil {
+	if cfg.LedgerURL != "" {
+		dsn := cfg.LedgerURL
+		if strings.HasPrefix(dsn, "file:") {
+			if dsn, err = readSecret(cfg.path(strings.TrimPrefix(dsn, "file:"))); err != nil {
+				return nil, fmt.Errorf("ledger_url: %w", err)
+			}
+		}
+		if g.ledger, err = inbox.OpenPostgres(ctx, dsn); err != nil {
+			return nil, err
+		}
+	} else if g.ledger, err = inbox.OpenSQLite(ctx, filepath.Join(cfg.stateDir(), "ledger.db")); err != nil {
 		return nil, err
 	}
 	if g.accounts, err = accounts.Open(ctx, filepath.Join(cfg.stateDir(), "accounts.db")); err != nil {

@@ -64,7 +64,9 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 		Inbox: g.cfg.inboxDir(), Staging: g.cfg.stagingDir(), Rejected: g.cfg.rejectedDir(),
 		Key: &s.keys.crypt4gh, ReceiptKey: s.keys.receipt, Gateway: g.cfg.Name,
 		Ledger: g.ledger, Journals: s, Deliver: s, Audit: s.auditEvent, Observe: s.metrics, Logger: g.log,
-		Exclusive: true, Limits: limits, KeepPayload: g.cfg.KeepPayload, OrphanAfter: g.cfg.OrphanAfter.Duration, Workers: g.cfg.Workers, Poll: g.cfg.Poll.Duration,
+		// With the embedded ledger this process is the only worker (it
+		// holds the data folder's lock); a shared PostgreSQL has others.
+		Exclusive: g.cfg.LedgerURL == "", Worker: g.cfg.Worker, Limits: limits, KeepPayload: g.cfg.KeepPayload, OrphanAfter: g.cfg.OrphanAfter.Duration, Workers: g.cfg.Workers, Poll: g.cfg.Poll.Duration,
 		Retention:         time.Duration(g.cfg.RetentionDays) * 24 * time.Hour,
 		RejectedRetention: time.Duration(g.cfg.RejectedRetentionDays) * 24 * time.Hour,
 	})

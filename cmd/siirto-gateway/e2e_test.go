@@ -497,3 +497,41 @@ func decrypting(dir string) bool {
 	}
 	return false
 }
+
+// TestPostgresLedger: the same gateway with its ledger in PostgreSQL
+// (ledger_url): a bundle sent over HTTP is staged and receipted, and a
+// restart of the gateway continues from the shared ledger.
+func TestPostgresLedger(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end with PostgreSQL")
+	}
+	pg := testserver.Postgres(t)
+	g := newGateway(t, "SIIRTO_GATEWAY_LEDGER_URL="+pg.NewDatabase())
+	g.start()
+	data := filepath.Join(t.TempDir(), "extract")
+	os.MkdirAll(data, 0o700)
+	os.WriteFile(filepath.Join(data, "rows.csv"), bytes.Repeat([]byte("2;1960;E11\n"), 10000), 0o600)
+	pass := writePass(t)
+	if out, err := siirto(t, "send", "--to", g.folderURL(), "--user", "alice", "--password-file", pass,
+		"--recipient", filepath.Join(g.dir, "keys", "gateway.pub"), data); err != nil {
+		t.Fatalf("siirto send: %v\n%s\n%s", err, out, g.log.String())
+	}
+	if out, err := siirto(t, "status", "--wait", "--interval", "200ms", "--timeout", "60s", "--to", g.folderURL(), "--user", "alice",
+		"--password-file", pass, "--receipt-key", filepath.Join(g.dir, "keys", "receipt-key.pub"), "extract"); err != nil {
+		t.Fatalf("siirto status: %v\n%s\n%s", err, out, g.log.String())
+	}
+	bs := g.waitState("receipted", 1, 30*time.Second)
+	if len(bs) != 1 || bs[0].Files != 1 {
+		t.Fatalf("%+v", bs)
+	}
+	if _, err := os.Stat(filepath.Join(g.dir, "state", "ledger.db")); !os.IsNotExist(err) {
+		t.Errorf("an SQLite ledger was made beside PostgreSQL (%v)", err)
+	}
+	g.stop()
+	if out := g.run("-d", g.dir, "audit", "verify"); !strings.Contains(out, "audit log OK") {
+		t.Fatal(out)
+	}
+	if hooks, _ := g.hook.deliveries(); len(hooks) != 1 {
+		t.Fatalf("%d webhook deliveries", len(hooks))
+	}
+}
