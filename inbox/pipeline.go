@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/encrypt"
 )
 
@@ -60,7 +60,10 @@ type Observer interface {
 
 // Config is everything a Pipeline needs. Paths are absolute.
 type Config struct {
-	Inbox    string // the journal folders
+	// Store holds the journal folders: a WebDAV/Nextcloud folder or an S3
+	// prefix (any clients.Store). Nil: the local folder Inbox.
+	Store    Store
+	Inbox    string // the journal folders, when Store is nil
 	Staging  string // staging/<journal-folder>/<bundle-id>/
 	Rejected string // rejected bundles' files, kept for inspection until retention
 
@@ -100,10 +103,12 @@ type Config struct {
 // states. Run drives it; Poke wakes it early (the embedded WebDAV server
 // pokes it when a manifest lands).
 type Pipeline struct {
-	cfg  Config
-	log  *slog.Logger
-	poke chan struct{}
-	out  chan struct{}
+	cfg   Config
+	log   *slog.Logger
+	store Store
+	local string // the inbox folder when it is local: payloads open as files
+	poke  chan struct{}
+	out   chan struct{}
 
 	mu    sync.Mutex
 	busy  map[string]bool
@@ -119,8 +124,8 @@ type seenFile struct {
 // New checks cfg and returns a pipeline.
 func New(cfg Config) (*Pipeline, error) {
 	switch {
-	case cfg.Inbox == "" || cfg.Staging == "" || cfg.Rejected == "":
-		return nil, errors.New("inbox: the inbox, staging and rejected folders must be set")
+	case (cfg.Inbox == "" && cfg.Store == nil) || cfg.Staging == "" || cfg.Rejected == "":
+		return nil, errors.New("inbox: the inbox (a folder or a store), staging and rejected folders must be set")
 	case cfg.Key == nil || cfg.ReceiptKey == nil:
 		return nil, errors.New("inbox: the gateway key and receipt key must be set")
 	case cfg.Ledger == nil || cfg.Audit == nil:
@@ -151,13 +156,24 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Free == nil {
 		cfg.Free = freeBytes
 	}
-	for _, d := range []string{cfg.Inbox, cfg.Staging, cfg.Rejected} {
+	for _, d := range []string{cfg.Staging, cfg.Rejected} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
 	}
+	store, local := cfg.Store, ""
+	if store == nil {
+		if err := os.MkdirAll(cfg.Inbox, 0o700); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		l, err := clients.NewLocal(cfg.Inbox)
+		if err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		store, local = l, cfg.Inbox
+	}
 	return &Pipeline{
-		cfg: cfg, log: cfg.Logger,
+		cfg: cfg, log: cfg.Logger, store: store, local: local,
 		poke: make(chan struct{}, 1), out: make(chan struct{}, 1),
 		busy: map[string]bool{}, seen: map[string]seenFile{},
 	}, nil
@@ -287,8 +303,6 @@ func (p *Pipeline) audit(e Event) error {
 	}
 	return nil
 }
-
-func (p *Pipeline) folderPath(folder string) string { return filepath.Join(p.cfg.Inbox, folder) }
 
 // Once scans the inbox, processes every due bundle and drains the
 // outbox, all in the calling goroutine, then returns: for tests and for

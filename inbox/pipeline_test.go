@@ -115,7 +115,7 @@ func readSecretKey(t testing.TB, name string) encrypt.SecretKey {
 	return sk
 }
 
-func readPublicKey(t *testing.T, name string) encrypt.PublicKey {
+func readPublicKey(t testing.TB, name string) encrypt.PublicKey {
 	t.Helper()
 	f, err := os.Open(filepath.Join(corpus, "keys", name))
 	if err != nil {
@@ -130,7 +130,7 @@ func readPublicKey(t *testing.T, name string) encrypt.PublicKey {
 }
 
 // copyTree copies a corpus journal folder into the inbox.
-func copyTree(t *testing.T, src, dst string) {
+func copyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -156,7 +156,7 @@ type caseInfo struct {
 	exp                  expectation
 }
 
-func loadCase(t *testing.T, dir string) caseInfo {
+func loadCase(t testing.TB, dir string) caseInfo {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "expect.json"))
 	if err != nil {
@@ -302,7 +302,7 @@ func readReceipt(t *testing.T, h *harness, folder, bundle string) *verify.Receip
 	return rc
 }
 
-func assertNothingStaged(t *testing.T, h *harness) {
+func assertNothingStaged(t testing.TB, h *harness) {
 	t.Helper()
 	var found []string
 	filepath.WalkDir(h.cfg.Staging, func(path string, d fs.DirEntry, err error) error {
@@ -316,7 +316,7 @@ func assertNothingStaged(t *testing.T, h *harness) {
 	}
 }
 
-func checkStaged(t *testing.T, h *harness, r inbox.Record) {
+func checkStaged(t testing.TB, h *harness, r inbox.Record) {
 	t.Helper()
 	if r.Outcome != inbox.OutcomeAccepted || r.Staging != filepath.Join(h.cfg.Staging, r.Folder, r.ID) || r.Files == 0 {
 		t.Fatalf("record %+v", r)

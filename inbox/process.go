@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,7 +58,7 @@ func rejects(c verify.Code) bool {
 // opened is a bundle read from its journal folder.
 type opened struct {
 	b       verify.Bundle
-	payload *os.File
+	payload io.ReadCloser
 	journal Journal
 }
 
@@ -70,21 +69,18 @@ func (o *opened) close() {
 }
 
 func (p *Pipeline) open(ctx context.Context, r Record) (*opened, error) {
-	dir := p.folderPath(r.Folder)
-	manifest, err := readManifest(filepath.Join(dir, encrypt.ManifestName(r.Name)))
-	if errors.Is(err, os.ErrNotExist) {
+	manifest, id, err := p.readManifest(ctx, r.Folder, encrypt.ManifestName(r.Name))
+	if notFound(err) {
 		return nil, verify.Errorf(verify.CodeManifestMissing, "the manifest was removed before it was processed")
 	}
 	if err != nil {
 		return nil, verify.AsError(err)
 	}
-	if id, err := manifestID(filepath.Join(dir, encrypt.ManifestName(r.Name))); err != nil || id != r.ID {
+	if id != r.ID {
 		return nil, verify.Errorf(verify.CodeManifestInvalid, "the manifest changed after it was detected")
 	}
 	o := &opened{b: verify.Bundle{Name: r.Name, Folder: r.Folder, Manifest: manifest, PayloadSize: -1}}
-	if jf, err := os.ReadFile(filepath.Join(dir, verify.JournalFile)); err == nil {
-		o.b.JournalFile = jf
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if o.b.JournalFile, err = p.readSmall(ctx, r.Folder, verify.JournalFile); err != nil {
 		return nil, verify.AsError(err)
 	}
 	if p.cfg.Journals != nil {
@@ -92,21 +88,26 @@ func (p *Pipeline) open(ctx context.Context, r Record) (*opened, error) {
 			return nil, err
 		}
 	}
-	f, err := os.Open(filepath.Join(dir, encrypt.PayloadName(r.Name)))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		o.b.PayloadSize = 0
-	case err != nil:
-		return nil, verify.AsError(err)
-	default:
-		info, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, verify.AsError(err)
-		}
-		o.payload, o.b.Payload, o.b.PayloadSize = f, f, info.Size()
+	if err := p.openPayload(ctx, r, o); err != nil {
+		return nil, err
 	}
 	return o, nil
+}
+
+// openPayload (re)opens the payload from its start.
+func (p *Pipeline) openPayload(ctx context.Context, r Record, o *opened) error {
+	o.close()
+	o.payload, o.b.Payload = nil, nil
+	f, size, err := p.openFile(ctx, r.Folder, encrypt.PayloadName(r.Name))
+	switch {
+	case notFound(err):
+		o.b.PayloadSize = 0
+	case err != nil:
+		return verify.AsError(err)
+	default:
+		o.payload, o.b.Payload, o.b.PayloadSize = f, f, size
+	}
+	return nil
 }
 
 func (p *Pipeline) options(o *opened) verify.Options {
@@ -124,9 +125,6 @@ func (p *Pipeline) advance(ctx context.Context, r *Record) error {
 		return err
 	}
 	defer o.close()
-	if o.payload == nil {
-		o.b.Payload = nil
-	}
 	r.PayloadSize = o.b.PayloadSize
 	if r.State == StateDetected {
 		opts := p.options(o)
@@ -149,8 +147,8 @@ func (p *Pipeline) advance(ctx context.Context, r *Record) error {
 		if err := p.auditState(*r, nil); err != nil {
 			return err
 		}
-		if _, err := o.payload.Seek(0, io.SeekStart); err != nil {
-			return verify.AsError(err)
+		if err := p.openPayload(ctx, *r, o); err != nil {
+			return err
 		}
 	}
 	if r.State != StateVerified {

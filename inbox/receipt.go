@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -36,9 +38,9 @@ func (p *Pipeline) writeReceipt(r Record) error {
 	if err != nil {
 		return fmt.Errorf("%w: signing the receipt: %v", ErrPermanent, err)
 	}
-	dir := p.folderPath(r.Folder)
-	if err := writeAtomic(dir, verify.ReceiptName(r.Name), data); err != nil {
-		if errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, os.ErrNotExist) {
+	err = p.store.Put(context.Background(), storePath(r.Folder, verify.ReceiptName(r.Name)), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		if errors.Is(err, syscall.ENAMETOOLONG) || notFound(err) {
 			// An overlong name cannot carry a receipt; the handlers are
 			// still told, and the uploader sees no receipt.
 			return fmt.Errorf("%w: %v", ErrPermanent, err)
@@ -49,10 +51,7 @@ func (p *Pipeline) writeReceipt(r Record) error {
 		return p.moveRejected(r)
 	}
 	if !p.cfg.KeepPayload {
-		err := os.Remove(filepath.Join(dir, encrypt.PayloadName(r.Name)))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+		return p.removeFile(context.Background(), r.Folder, encrypt.PayloadName(r.Name))
 	}
 	return nil
 }
@@ -63,54 +62,24 @@ func (p *Pipeline) rejectedDir(r Record) string {
 }
 
 func (p *Pipeline) moveRejected(r Record) error {
+	ctx := context.Background()
 	dst := p.rejectedDir(r)
 	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return err
 	}
-	src := p.folderPath(r.Folder)
+	// The manifest moves only if it is still this bundle's: a fixed
+	// bundle may already have replaced it (and then its payload too).
+	_, id, err := p.readManifest(ctx, r.Folder, encrypt.ManifestName(r.Name))
+	if err != nil && !notFound(err) {
+		return err
+	}
+	if err == nil && id != r.ID {
+		return nil
+	}
 	for _, name := range []string{encrypt.PayloadName(r.Name), encrypt.ManifestName(r.Name)} {
-		// The manifest moves only if it is still this bundle's: a fixed
-		// bundle may already have replaced it.
-		if name == encrypt.ManifestName(r.Name) {
-			if id, err := manifestID(filepath.Join(src, name)); err != nil || id != r.ID {
-				continue
-			}
-		}
-		err := os.Rename(filepath.Join(src, name), filepath.Join(dst, name))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			if errors.Is(err, syscall.ENAMETOOLONG) {
-				continue
-			}
+		if err := p.moveOut(ctx, r.Folder, name, dst); err != nil && !errors.Is(err, syscall.ENAMETOOLONG) {
 			return err
 		}
 	}
-	if err := syncDir(src); err != nil {
-		return err
-	}
 	return syncDir(dst)
-}
-
-// writeAtomic writes data to dir/name through a hidden temp file, so
-// readers see the whole file or none.
-func writeAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, ".siirto-receipt-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
 }

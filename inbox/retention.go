@@ -2,9 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
-	"os"
-	"path/filepath"
 
 	"github.com/siirto/siirto/encrypt"
 )
@@ -39,14 +36,13 @@ func (p *Pipeline) purge(ctx context.Context, r Record) error {
 	} else if r.Staging != "" {
 		paths = append(paths, r.Staging)
 	}
-	payload := filepath.Join(p.folderPath(r.Folder), encrypt.PayloadName(r.Name))
 	for _, path := range paths {
 		if err := removeTree(path); err != nil {
 			return err
 		}
 	}
 	if r.Outcome == OutcomeAccepted {
-		if err := os.Remove(payload); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := p.removeFile(ctx, r.Folder, encrypt.PayloadName(r.Name)); err != nil {
 			return err
 		}
 	}

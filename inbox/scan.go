@@ -5,12 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/verify"
 )
@@ -18,9 +16,11 @@ import (
 // Scan looks through every journal folder for manifests, the completion
 // marker, and records each new bundle as detected. Hidden names (temp
 // uploads), receipts and subfolders are not bundles; a payload without
-// its manifest is not a bundle yet.
+// its manifest is not a bundle yet. A manifest seen before with the same
+// size and time is not read again, so a rescan of a remote inbox costs
+// one listing per journal folder.
 func (p *Pipeline) Scan(ctx context.Context) error {
-	folders, err := os.ReadDir(p.cfg.Inbox)
+	folders, err := p.store.List(ctx, "")
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
@@ -28,10 +28,10 @@ func (p *Pipeline) Scan(ctx context.Context) error {
 	// the cache stays as big as the inbox.
 	next := map[string]seenFile{}
 	for _, f := range folders {
-		if !f.IsDir() || strings.HasPrefix(f.Name(), ".") {
+		if !f.Dir || strings.HasPrefix(f.Name, ".") {
 			continue
 		}
-		if err := p.scanFolder(ctx, f.Name(), next); err != nil {
+		if err := p.scanFolder(ctx, f.Name, next); err != nil {
 			return err
 		}
 	}
@@ -49,52 +49,48 @@ func IsManifest(name string) bool {
 }
 
 func (p *Pipeline) scanFolder(ctx context.Context, folder string, next map[string]seenFile) error {
-	dir := p.folderPath(folder)
-	entries, err := os.ReadDir(dir)
+	entries, err := p.store.List(ctx, folder)
 	if err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
-	names := map[string]bool{}
+	names := map[string]clients.Info{}
 	for _, e := range entries {
-		names[e.Name()] = true
+		names[e.Name] = e
 	}
 	for _, e := range entries {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".c4gh") && !strings.HasPrefix(e.Name(), ".") &&
-			!names[encrypt.ManifestName(strings.TrimSuffix(e.Name(), ".c4gh"))] {
-			if err := p.orphan(ctx, folder, e); err != nil {
-				return err
+		if e.Dir || strings.HasPrefix(e.Name, ".") {
+			continue
+		}
+		if strings.HasSuffix(e.Name, ".c4gh") {
+			if _, ok := names[encrypt.ManifestName(strings.TrimSuffix(e.Name, ".c4gh"))]; !ok {
+				if err := p.orphan(ctx, folder, e); err != nil {
+					return err
+				}
 			}
 			continue
 		}
-		if !e.Type().IsRegular() || !IsManifest(e.Name()) {
+		// An empty manifest is a placeholder: Windows Explorer and Finder
+		// create the file empty, then PUT its content.
+		if !IsManifest(e.Name) || e.Size == 0 {
 			continue
 		}
-		path := filepath.Join(dir, e.Name())
-		info, err := e.Info()
-		if err != nil || info.Size() == 0 {
-			// Removed meanwhile, or an empty placeholder: Windows Explorer
-			// and Finder create the file empty, then PUT its content.
-			continue
-		}
+		key := storePath(folder, e.Name)
 		p.mu.Lock()
-		s, ok := p.seen[path]
+		s, ok := p.seen[key]
 		p.mu.Unlock()
-		if ok && s.size == info.Size() && s.mtime.Equal(info.ModTime()) {
-			next[path] = s
+		if ok && s.size == e.Size && s.mtime.Equal(e.ModTime) {
+			next[key] = s
 			continue
 		}
-		id, err := manifestID(path)
+		_, id, err := p.readManifest(ctx, folder, e.Name)
 		if err != nil {
-			continue
+			continue // removed meanwhile, or unreadable: the next scan tries again
 		}
-		name := strings.TrimSuffix(e.Name(), ".json")
-		var payloadSize int64
-		if pi, err := os.Stat(filepath.Join(dir, encrypt.PayloadName(name))); err == nil {
-			payloadSize = pi.Size()
-		}
+		name := strings.TrimSuffix(e.Name, ".json")
+		payloadSize := names[encrypt.PayloadName(name)].Size
 		now := p.cfg.Now().UTC()
 		added, err := p.cfg.Ledger.Detect(ctx, Record{ID: id, Folder: folder, Name: name, PayloadSize: payloadSize, DetectedAt: now})
 		if err != nil {
@@ -111,48 +107,22 @@ func (p *Pipeline) scanFolder(ctx context.Context, folder string, next map[strin
 			p.log.Warn("a copy of a known bundle was ignored", "bundle", id, "folder", folder, "name", name)
 			_ = p.audit(Event{Action: "duplicate_ignored", Folder: folder, Bundle: id, Fields: map[string]string{"name": name}})
 		}
-		next[path] = seenFile{size: info.Size(), mtime: info.ModTime()}
+		next[key] = seenFile{size: e.Size, mtime: e.ModTime}
 	}
 	return nil
-}
-
-// manifestID is the bundle id: the SHA-256 of the manifest file as received.
-func manifestID(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// readManifest reads a manifest, at most one byte more than a manifest
-// may have (so an oversized one is refused by the parser, not read whole).
-func readManifest(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, verify.MaxManifest+1))
 }
 
 // orphan handles a payload whose manifest has not come for OrphanAfter:
 // an upload abandoned halfway. It is rejected (E_MANIFEST_MISSING) with a
 // receipt, so the uploader learns of it, and moved out of the inbox. Its
 // id is made from its place, size and time, as there is no manifest.
-func (p *Pipeline) orphan(ctx context.Context, folder string, e os.DirEntry) error {
-	info, err := e.Info()
-	if err != nil || p.cfg.Now().Sub(info.ModTime()) < p.cfg.OrphanAfter {
+func (p *Pipeline) orphan(ctx context.Context, folder string, e clients.Info) error {
+	if e.ModTime.IsZero() || p.cfg.Now().Sub(e.ModTime) < p.cfg.OrphanAfter {
 		return nil
 	}
-	name := strings.TrimSuffix(e.Name(), ".c4gh")
-	sum := sha256.Sum256(fmt.Appendf(nil, "siirto-orphan\x00%s\x00%s\x00%d\x00%d", folder, name, info.Size(), info.ModTime().UnixNano()))
-	r := Record{ID: hex.EncodeToString(sum[:]), Folder: folder, Name: name, PayloadSize: info.Size(), DetectedAt: p.cfg.Now().UTC()}
+	name := strings.TrimSuffix(e.Name, ".c4gh")
+	sum := sha256.Sum256(fmt.Appendf(nil, "siirto-orphan\x00%s\x00%s\x00%d\x00%d", folder, name, e.Size, e.ModTime.UnixNano()))
+	r := Record{ID: hex.EncodeToString(sum[:]), Folder: folder, Name: name, PayloadSize: e.Size, DetectedAt: p.cfg.Now().UTC()}
 	added, err := p.cfg.Ledger.Detect(ctx, r)
 	if err != nil || !added {
 		return err
@@ -162,5 +132,5 @@ func (p *Pipeline) orphan(ctx context.Context, folder string, e os.DirEntry) err
 	}
 	r.State = StateDetected
 	return p.reject(ctx, r, verify.CodeManifestMissing,
-		verify.Errorf(verify.CodeManifestMissing, "%s has had no manifest for %v", e.Name(), p.cfg.OrphanAfter.Round(time.Minute)))
+		verify.Errorf(verify.CodeManifestMissing, "%s has had no manifest for %v", e.Name, p.cfg.OrphanAfter.Round(time.Minute)))
 }
