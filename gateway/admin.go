@@ -76,6 +76,16 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 			return nil, err
 		}
 	}
+	rpub, err := os.ReadFile(filepath.Join(g.cfg.keysDir(), ReceiptPubKey))
+	if err != nil {
+		return nil, err
+	}
+	// The remote inbox first (a repeat is harmless), so that a journal the
+	// accounts know always has its folder.
+	fixed := map[string][]byte{verify.JournalFile: []byte(s.Number + "\n"), ReceiptPubKey: rpub}
+	if err := g.publishJournal(ctx, folder, fixed); err != nil {
+		return nil, err
+	}
 	if err := g.accounts.AddJournal(ctx, accounts.Journal{Folder: folder, Number: s.Number, Handlers: s.Handlers, Lang: s.Lang}); err != nil {
 		return nil, err
 	}
@@ -83,11 +93,7 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	rpub, err := os.ReadFile(filepath.Join(g.cfg.keysDir(), ReceiptPubKey))
-	if err != nil {
-		return nil, err
-	}
-	for name, data := range map[string][]byte{verify.JournalFile: []byte(s.Number + "\n"), ReceiptPubKey: rpub} {
+	for name, data := range fixed {
 		if err := writeReplace(dir, name, data); err != nil {
 			return nil, err
 		}

@@ -65,12 +65,28 @@ type Config struct {
 	// abandoned upload, rejected with E_MANIFEST_MISSING.
 	OrphanAfter Duration `toml:"orphan_after"`
 
+	// Inbox, when its URL is set, is where the journal folders are
+	// watched instead of DIR/inbox: a Nextcloud/WebDAV folder or an S3
+	// prefix where uploads already land.
+	Inbox InboxConfig `toml:"inbox"`
+
 	Limits  LimitsConfig  `toml:"limits"`
 	Ban     BanConfig     `toml:"ban"`
 	SMTP    SMTPConfig    `toml:"smtp"`
 	Webhook WebhookConfig `toml:"webhook"`
 
 	dir string // the data folder, absolute
+}
+
+// InboxConfig is a remote inbox: a URL as siirto upload takes it
+// (https://host/remote.php/dav/files/USER/ or s3://bucket/prefix/).
+type InboxConfig struct {
+	URL          string `toml:"url"`
+	User         string `toml:"user"`          // WebDAV
+	PasswordFile string `toml:"password_file"` // WebDAV
+	Endpoint     string `toml:"endpoint"`      // S3-compatible server; keys from the AWS chain
+	Region       string `toml:"region"`
+	Profile      string `toml:"profile"`
 }
 
 // LimitsConfig bounds what one bundle may expand to.

@@ -59,9 +59,13 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 		return err
 	}
 	s.metrics = newMetrics(g.ledger)
+	store, err := g.inboxStore(ctx)
+	if err != nil {
+		return err
+	}
 	limits := encrypt.Limits{MaxEntries: g.cfg.Limits.MaxEntries, MaxSize: g.cfg.Limits.MaxSize, MaxRatio: g.cfg.Limits.MaxRatio}
 	s.pipeline, err = inbox.New(inbox.Config{
-		Inbox: g.cfg.inboxDir(), Staging: g.cfg.stagingDir(), Rejected: g.cfg.rejectedDir(),
+		Store: store, Inbox: g.cfg.inboxDir(), Staging: g.cfg.stagingDir(), Rejected: g.cfg.rejectedDir(),
 		Key: &s.keys.crypt4gh, ReceiptKey: s.keys.receipt, Gateway: g.cfg.Name,
 		Ledger: g.ledger, Journals: s, Deliver: s, Audit: s.auditEvent, Observe: s.metrics, Logger: g.log,
 		// With the embedded ledger this process is the only worker (it

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/gateway"
 	"github.com/siirto/siirto/gateway/notify"
 	"github.com/siirto/siirto/internal/testserver"
@@ -533,5 +535,105 @@ func TestPostgresLedger(t *testing.T) {
 	}
 	if hooks, _ := g.hook.deliveries(); len(hooks) != 1 {
 		t.Fatalf("%d webhook deliveries", len(hooks))
+	}
+}
+
+// TestWorkersOnS3AndPostgres: two gateway workers on their own data
+// folders (same keys) share one PostgreSQL ledger and one S3 inbox; every
+// bundle uploaded is staged exactly once and notified exactly once.
+func TestWorkersOnS3AndPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two workers, PostgreSQL and versitygw")
+	}
+	pg := testserver.Postgres(t)
+	srv := testserver.S3(t)
+	none := filepath.Join(t.TempDir(), "no-aws-config")
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": srv.AccessKey, "AWS_SECRET_ACCESS_KEY": srv.SecretKey, "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	shared := []string{"SIIRTO_GATEWAY_LEDGER_URL=" + pg.NewDatabase(), "SIIRTO_GATEWAY_POLL=200ms",
+		"SIIRTO_GATEWAY_INBOX_URL=s3://" + srv.Bucket + "/inbox/", "SIIRTO_GATEWAY_INBOX_ENDPOINT=" + srv.Endpoint,
+		"SIIRTO_GATEWAY_INBOX_REGION=" + srv.Region}
+	g1 := newGateway(t, append(shared, "SIIRTO_GATEWAY_WORKER=w1")...)
+	g2 := newGateway(t, append(shared, "SIIRTO_GATEWAY_WORKER=w2")...)
+	g2.mail, g2.hook = g1.mail, g1.hook // one set of handlers
+	g2.env = append(g2.env, "SIIRTO_GATEWAY_SMTP_ADDR="+g1.mail.Addr, "SIIRTO_GATEWAY_WEBHOOK_URL="+g1.hook.URL)
+	// The second worker takes the first's keys: both decrypt the same bundles.
+	for _, f := range []string{"keys/gateway.pub", "keys/gateway.sec", "keys/receipt.key", "keys/receipt-key.pub", "secrets/key-passphrase"} {
+		data, err := os.ReadFile(filepath.Join(g1.dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(g2.dir, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Bundles land in S3 as a controller's siirto upload puts them.
+	ctx := context.Background()
+	store, err := clients.OpenWith(ctx, "s3://"+srv.Bucket+"/inbox/"+folder+"/", clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	src := t.TempDir()
+	for i := range n {
+		d := filepath.Join(src, fmt.Sprintf("extract%02d", i))
+		os.MkdirAll(d, 0o700)
+		os.WriteFile(filepath.Join(d, "rows.csv"), bytes.Repeat([]byte(fmt.Sprintf("%d;1970;C50\n", i)), 2000), 0o600)
+		if o, err := siirto(t, "--quiet", "encrypt", "--recipient", filepath.Join(g1.dir, "keys", "gateway.pub"),
+			"--journal", filepath.Join(g1.dir, "inbox", folder, "journal_number.txt"), "--out", src, d); err != nil {
+			t.Fatalf("encrypt: %v %s", err, o)
+		}
+	}
+	g1.start()
+	g2.start()
+	for i := range n {
+		name := fmt.Sprintf("extract%02d", i)
+		for _, f := range []string{name + ".c4gh", name + ".json"} {
+			data, _ := os.ReadFile(filepath.Join(src, f))
+			if err := store.Put(ctx, f, bytes.NewReader(data), int64(len(data))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	bs := g1.waitState("receipted", n, 90*time.Second)
+	g1.stop()
+	g2.stop()
+	staged := 0
+	for _, g := range []*gw{g1, g2} {
+		entries, _ := os.ReadDir(filepath.Join(g.dir, "staging", folder))
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") {
+				staged++
+			}
+		}
+	}
+	if staged != n || len(bs) != n {
+		t.Fatalf("%d staged copies and %d ledger rows for %d bundles", staged, len(bs), n)
+	}
+	hooks, bad := g1.hook.deliveries()
+	ids := map[string]int{}
+	for _, h := range hooks {
+		ids[h.ID]++
+	}
+	if len(hooks) != n || len(ids) != n || bad != 0 {
+		t.Fatalf("%d webhook deliveries for %d bundles (%d distinct, %d bad)", len(hooks), n, len(ids), bad)
+	}
+	if msgs := g1.mail.WaitMessages(t, n); len(msgs) != n {
+		t.Fatalf("%d mails for %d bundles", len(msgs), n)
+	}
+	for i := range n {
+		if _, err := store.Stat(ctx, fmt.Sprintf("extract%02d.receipt.json", i)); err != nil {
+			t.Errorf("no receipt in S3 for extract%02d: %v", i, err)
+		}
+	}
+	// Both workers took part (with 12 bundles and 2 workers polling, one
+	// idle worker would mean the claims do not spread the work).
+	if !strings.Contains(g1.log.String(), "bundle staged") || !strings.Contains(g2.log.String(), "bundle staged") {
+		t.Logf("one worker staged everything (allowed, but unexpected): w1 %v, w2 %v",
+			strings.Count(g1.log.String(), "bundle staged"), strings.Count(g2.log.String(), "bundle staged"))
 	}
 }
