@@ -20,6 +20,9 @@ import (
 // programs; they are not on PATH.
 const PostgresBinDir = "/usr/lib/postgresql/15/bin"
 
+// osUser is who PostgreSQL runs as.
+type osUser struct{ uid, gid uint32 }
+
 const postgresHint = "run `bash scripts/services/install.sh` as root (make test does), which installs Debian's postgresql"
 
 // PG is a private, throwaway PostgreSQL cluster for one test: its own data
@@ -35,7 +38,7 @@ type PG struct {
 	Dir  string // the cluster's folder: data/, run/ (the socket), logs/
 
 	t    testing.TB
-	cred *syscall.Credential // the postgres OS user when the test runs as root; nil otherwise
+	cred *osUser // the postgres OS user when the test runs as root; nil otherwise
 	srv  *server
 }
 
@@ -97,7 +100,7 @@ func startPG(t testing.TB) (_ *PG, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("postgres: initdb refuses root, and there is no postgres user to run it as (%v): %s", err, postgresHint)
 		}
-		p.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		p.cred = &osUser{uid: uint32(uid), gid: uint32(gid)}
 		for _, d := range []string{"", "logs", "run"} {
 			if err := os.Chown(filepath.Join(dir, d), uid, gid); err != nil {
 				return nil, err
