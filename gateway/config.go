@@ -54,6 +54,9 @@ type Config struct {
 
 	Workers int      `toml:"workers"`
 	Poll    Duration `toml:"poll"`
+	// Lease is how long a worker's claim on a bundle lasts without being
+	// renewed: after a worker dies, another takes its bundle this much later.
+	Lease Duration `toml:"lease"`
 	// KeepPayload keeps accepted payloads in the inbox until retention
 	// deletes the staged data (default: removed once the receipt is written).
 	KeepPayload bool `toml:"keep_payload"`
@@ -143,6 +146,7 @@ func Defaults() Config {
 		Lang:                  "fi",
 		Workers:               2,
 		Poll:                  Duration{2 * time.Second},
+		Lease:                 Duration{10 * time.Minute},
 		RetentionDays:         90,
 		RejectedRetentionDays: 30,
 		OrphanAfter:           Duration{24 * time.Hour},

@@ -70,7 +70,7 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 		Ledger: g.ledger, Journals: s, Deliver: s, Audit: s.auditEvent, Observe: s.metrics, Logger: g.log,
 		// With the embedded ledger this process is the only worker (it
 		// holds the data folder's lock); a shared PostgreSQL has others.
-		Exclusive: g.cfg.LedgerURL == "", Worker: g.cfg.Worker, Limits: limits, KeepPayload: g.cfg.KeepPayload, OrphanAfter: g.cfg.OrphanAfter.Duration, Workers: g.cfg.Workers, Poll: g.cfg.Poll.Duration,
+		Exclusive: g.cfg.LedgerURL == "", Worker: g.cfg.Worker, Limits: limits, KeepPayload: g.cfg.KeepPayload, OrphanAfter: g.cfg.OrphanAfter.Duration, Workers: g.cfg.Workers, Poll: g.cfg.Poll.Duration, Lease: g.cfg.Lease.Duration,
 		Retention:         time.Duration(g.cfg.RetentionDays) * 24 * time.Hour,
 		RejectedRetention: time.Duration(g.cfg.RejectedRetentionDays) * 24 * time.Hour,
 	})

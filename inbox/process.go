@@ -21,6 +21,12 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 		return
 	}
 	defer p.cfg.Ledger.Release(context.WithoutCancel(ctx), r.ID, p.cfg.Worker)
+	// The claim is renewed while the work goes on, so a bundle that takes
+	// longer than the lease is not taken over; if it is lost all the same
+	// (this worker stalled past its lease), the work stops.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go p.holdClaim(ctx, stop, r.ID)
 	// Another worker may have moved the bundle on between Due and Claim:
 	// work from what the ledger says now.
 	if r, err = p.cfg.Ledger.Get(ctx, r.ID); err != nil || (r.State != StateDetected && r.State != StateVerified) {
@@ -46,6 +52,26 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 	log.Error("bundle processing failed; it will be retried", "code", code, "err", err, "retry_at", next)
 	if err := p.cfg.Ledger.Retry(context.WithoutCancel(ctx), r.ID, string(code), err.Error(), next); err != nil {
 		log.Error("ledger: recording the retry failed", "err", err)
+	}
+}
+
+// holdClaim renews the claim on id every third of the lease until ctx
+// ends; it calls lost if another worker has taken the bundle over.
+func (p *Pipeline) holdClaim(ctx context.Context, lost func(), id string) {
+	t := time.NewTicker(p.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := p.cfg.Ledger.Claim(ctx, id, p.cfg.Worker, p.cfg.Now(), p.cfg.Lease)
+			if err == nil && !ok {
+				p.log.Error("the claim on a bundle was lost to another worker; stopping work on it", "bundle", id)
+				lost()
+				return
+			}
+		}
 	}
 }
 

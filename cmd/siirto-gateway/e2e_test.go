@@ -637,3 +637,107 @@ func TestWorkersOnS3AndPostgres(t *testing.T) {
 			strings.Count(g1.log.String(), "bundle staged"), strings.Count(g2.log.String(), "bundle staged"))
 	}
 }
+
+// workFileOpen tells from /proc whether pid holds a plaintext work file
+// (the zip of a payload read from a remote inbox) in its staging.
+func workFileOpen(pid int) bool {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && strings.Contains(l, "/staging/.work/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWorkerKilledMidBundle: a worker is killed with SIGKILL while it
+// decrypts a 100 MB bundle from the S3 inbox; the other worker takes the
+// bundle over when the lease runs out and stages it, once; the handlers
+// are told once.
+func TestWorkerKilledMidBundle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two workers, PostgreSQL and versitygw")
+	}
+	pg := testserver.Postgres(t)
+	srv := testserver.S3(t)
+	none := filepath.Join(t.TempDir(), "no-aws-config")
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": srv.AccessKey, "AWS_SECRET_ACCESS_KEY": srv.SecretKey, "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		t.Setenv(k, v)
+	}
+	shared := []string{"SIIRTO_GATEWAY_LEDGER_URL=" + pg.NewDatabase(), "SIIRTO_GATEWAY_POLL=100ms", "SIIRTO_GATEWAY_LEASE=3s",
+		"SIIRTO_GATEWAY_WORKERS=1", "SIIRTO_GATEWAY_INBOX_URL=s3://" + srv.Bucket + "/inbox/",
+		"SIIRTO_GATEWAY_INBOX_ENDPOINT=" + srv.Endpoint, "SIIRTO_GATEWAY_INBOX_REGION=" + srv.Region}
+	g1 := newGateway(t, append(shared, "SIIRTO_GATEWAY_WORKER=w1")...)
+	g2 := newGateway(t, append(shared, "SIIRTO_GATEWAY_WORKER=w2")...)
+	g2.mail, g2.hook = g1.mail, g1.hook
+	g2.env = append(g2.env, "SIIRTO_GATEWAY_SMTP_ADDR="+g1.mail.Addr, "SIIRTO_GATEWAY_WEBHOOK_URL="+g1.hook.URL)
+	for _, f := range []string{"keys/gateway.pub", "keys/gateway.sec", "keys/receipt.key", "keys/receipt-key.pub", "secrets/key-passphrase"} {
+		data, _ := os.ReadFile(filepath.Join(g1.dir, f))
+		if err := os.WriteFile(filepath.Join(g2.dir, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := filepath.Join(t.TempDir(), "big")
+	os.MkdirAll(src, 0o700)
+	f, _ := os.Create(filepath.Join(src, "extract.bin"))
+	if _, err := io.CopyN(f, rand.Reader, 100<<20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := t.TempDir()
+	if o, err := siirto(t, "--quiet", "encrypt", "--recipient", filepath.Join(g1.dir, "keys", "gateway.pub"),
+		"--journal", filepath.Join(g1.dir, "inbox", folder, "journal_number.txt"), "--out", out, src); err != nil {
+		t.Fatalf("encrypt: %v %s", err, o)
+	}
+	ctx := context.Background()
+	store, err := clients.OpenWith(ctx, "s3://"+srv.Bucket+"/inbox/"+folder+"/", clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1.start()
+	for _, name := range []string{"big.c4gh", "big.json"} {
+		r, _ := os.Open(filepath.Join(out, name))
+		info, _ := r.Stat()
+		if err := store.Put(ctx, name, r, info.Size()); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !workFileOpen(g1.cmd.Process.Pid) && !decrypting(filepath.Join(g1.dir, "staging", folder)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 1 never decrypted:\n%s", g1.log.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	g1.kill()
+	if bs := g1.bundles(); len(bs) != 1 || bs[0].State != "verified" {
+		t.Fatalf("after the kill: %+v; want the bundle still verified", bs)
+	}
+	g2.start()
+	bs := g2.waitState("receipted", 1, 90*time.Second)
+	g2.stop()
+	if !strings.Contains(g2.log.String(), "bundle staged") {
+		t.Fatal("worker 2 did not stage the bundle")
+	}
+	entries, _ := os.ReadDir(filepath.Join(g2.dir, "staging", folder))
+	if len(entries) != 1 || entries[0].Name() != bs[0].ID {
+		t.Fatalf("worker 2's staging: %v", entries)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(g1.dir, "staging", folder)); len(entries) > 0 && !strings.HasPrefix(entries[0].Name(), ".") {
+		t.Fatalf("the killed worker left a staged copy: %v", entries)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if hooks, _ := g1.hook.deliveries(); len(hooks) != 1 {
+		t.Fatalf("%d webhook calls, want 1", len(hooks))
+	}
+	if msgs := g1.mail.Messages(t); len(msgs) != 1 {
+		t.Fatalf("%d mails, want 1", len(msgs))
+	}
+}
