@@ -31,10 +31,13 @@ step siirto-gateway -d gw journal add THL/1234/14.02.00/2023 --user alice --pass
 note "Start the gateway (its log goes to gateway.log)."
 siirto-gateway -d gw serve >gateway.log 2>&1 &
 gw_pid=$!
+# serve writes its URL once it listens; uploads are taken from then on.
 for _ in $(seq 1 100); do
-  [ -s gw/state/url ] && curl -fsS "$(cat gw/state/url)/readyz" >/dev/null 2>&1 && break
+  [ -s gw/state/url ] && break
+  kill -0 "$gw_pid" 2>/dev/null || { cat gateway.log; echo "demo: the gateway did not start" >&2; exit 1; }
   sleep 0.1
 done
+[ -s gw/state/url ] || { cat gateway.log; echo "demo: the gateway wrote no URL in 10 s" >&2; exit 1; }
 url=$(cat gw/state/url)
 echo "gateway ready at $url"
 folder="$url/remote.php/dav/files/alice/THL_1234_14.02.00_2023/"
@@ -56,7 +59,7 @@ step siirto status --wait --interval 1s --timeout 60s --to "$folder" --user alic
 
 note "On the authority's side: the ledger, and the verified plaintext staged for pseudonymisation."
 step siirto-gateway -d gw bundle list
-staged=$(siirto-gateway -d gw bundle list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["staging"])')
+staged=$(echo gw/staging/THL_1234_14.02.00_2023/*)   # staging/<journal folder>/<bundle id>
 step ls -lR "$staged"
 diff -r cohort "$staged/cohort"
 echo "identical: the staged files are the researcher's files, byte for byte"
@@ -65,21 +68,17 @@ note "The notification the handlers got (a structured log line; SMTP and webhook
 grep 'msg=notification' gateway.log | head -1
 
 note "A tampered copy is refused with a code, and the uploader gets a receipt saying why."
-mkdir bad && cp cohort.c4gh bad/damaged.c4gh
+# A second bundle, damaged in transit: one byte of its payload flipped after
+# encryption. It lands in the journal folder (here straight into the
+# gateway's inbox folder, as a file share would put it), payload first.
+siirto --quiet encrypt --name damaged --out bad --recipient gw/keys/gateway.pub \
+  --journal gw/inbox/THL_1234_14.02.00_2023/journal_number.txt cohort
 printf '\x01' | dd of=bad/damaged.c4gh bs=1 seek=5000 count=1 conv=notrunc status=none
-# The manifest is renamed and its payload checksum fixed up, as a careless
-# tool would, so that the damage is only found on decryption.
-python3 - "$(sha256sum bad/damaged.c4gh | cut -d' ' -f1)" cohort.json bad/damaged.json <<'PY'
-import json, sys
-m = json.load(open(sys.argv[2]))
-m["payload"]["name"], m["payload"]["sha256"] = "damaged.c4gh", sys.argv[1]
-m["plaintext"]["name"] = "damaged.zip"
-json.dump(m, open(sys.argv[3], "w"), indent=2)
-PY
-siirto upload --to "$folder" --user alice --password-file alice.pass bad/damaged.json >/dev/null
+cp bad/damaged.c4gh gw/inbox/THL_1234_14.02.00_2023/
+cp bad/damaged.json gw/inbox/THL_1234_14.02.00_2023/
 set +e
 step siirto --lang fi status --wait --interval 1s --timeout 60s --to "$folder" --user alice --password-file alice.pass \
-  --receipt-key gw/keys/receipt-key.pub damaged
+  --receipt-key gw/keys/receipt-key.pub bad/damaged.json
 rc=$?
 set -e
 [ "$rc" -eq 3 ] || { echo "demo: expected exit status 3 for the rejected bundle, got $rc" >&2; exit 1; }
