@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -163,4 +164,29 @@ type Ledger interface {
 	SetMetaMax(ctx context.Context, key, value string) error
 	// Close releases the database.
 	Close() error
+}
+
+// outboxSteps is the rule both ledgers apply when an outbox item is done:
+// the states a bundle in state passes, given how many notifications and
+// how many items in all are still pending for it. A bundle is notified
+// once no notification is pending, and receipted once nothing is.
+func outboxSteps(state State, pendingNotes, pendingAll int) []State {
+	var out []State
+	if (state == StateStaged || state == StateRejected) && pendingNotes == 0 {
+		state = StateNotified
+		out = append(out, state)
+	}
+	if state == StateNotified && pendingAll == 0 {
+		out = append(out, StateReceipted)
+	}
+	return out
+}
+
+// deliverable is the rule for Delivered: only an accepted bundle, staged
+// and not yet delivered, can be.
+func deliverable(r Record) error {
+	if r.Outcome != OutcomeAccepted || (r.State != StateStaged && r.State != StateNotified && r.State != StateReceipted) {
+		return fmt.Errorf("%w: it is %s", ErrConflict, r.State)
+	}
+	return nil
 }

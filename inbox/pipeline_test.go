@@ -3,7 +3,6 @@ package inbox_test
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,17 +13,13 @@ import (
 
 	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/inbox"
+	corpuspkg "github.com/siirto/siirto/internal/corpus"
 	"github.com/siirto/siirto/verify"
 )
 
 const corpus = "../testdata"
 
-type expectation struct {
-	Code     verify.Code `json:"code"`
-	NeedsKey bool        `json:"needs_key"`
-	Senders  []string    `json:"senders"`
-	Note     string      `json:"note"`
-}
+type expectation = corpuspkg.Expect
 
 // journals is a map of folder to journal settings.
 type journals map[string]inbox.Journal
@@ -102,31 +97,11 @@ func (h *harness) pipeline(t testing.TB) *inbox.Pipeline {
 }
 
 func readSecretKey(t testing.TB, name string) encrypt.SecretKey {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpus, "keys", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sk, err := encrypt.ParseSecretKey(f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sk
+	return corpuspkg.SecretKey(t, corpus, name, nil)
 }
 
 func readPublicKey(t testing.TB, name string) encrypt.PublicKey {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpus, "keys", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pk, err := encrypt.ParsePublicKey(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pk
+	return corpuspkg.PublicKey(t, corpus, name)
 }
 
 // copyTree copies a corpus journal folder into the inbox.
@@ -158,20 +133,8 @@ type caseInfo struct {
 
 func loadCase(t testing.TB, dir string) caseInfo {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "expect.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c caseInfo
-	if err := json.Unmarshal(data, &c.exp); err != nil {
-		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.IsDir() {
-			c.folder = e.Name()
-		}
-	}
+	c := caseInfo{exp: corpuspkg.ReadExpect(t, dir)}
+	c.folder = filepath.Base(corpuspkg.JournalFolder(t, dir))
 	files, _ := os.ReadDir(filepath.Join(dir, c.folder))
 	for _, f := range files {
 		n := f.Name()

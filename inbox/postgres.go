@@ -400,22 +400,15 @@ func (l *Postgres) OutboxDone(ctx context.Context, item OutboxItem, now time.Tim
 			WHERE bundle_id = $2 AND done_at = 0`, KindReceipt, item.BundleID).Scan(&notes, &all); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
-		step := func(to State) error {
+		for _, to := range outboxSteps(state, notes, all) {
 			if _, err := tx.Exec(ctx, `UPDATE bundles SET state = $1, updated_at = $2 WHERE id = $3`,
 				string(to), nanos(now), item.BundleID); err != nil {
 				return fmt.Errorf("ledger: %w", err)
 			}
-			state = to
 			passed = append(passed, to)
-			return pgHistory(ctx, tx, item.BundleID, to, "", now)
-		}
-		if (state == StateStaged || state == StateRejected) && notes == 0 {
-			if err := step(StateNotified); err != nil {
+			if err := pgHistory(ctx, tx, item.BundleID, to, "", now); err != nil {
 				return err
 			}
-		}
-		if state == StateNotified && all == 0 {
-			return step(StateReceipted)
 		}
 		return nil
 	})
@@ -474,8 +467,8 @@ func (l *Postgres) Delivered(ctx context.Context, id string, now time.Time) (Rec
 		if err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
-		if r.Outcome != OutcomeAccepted || (r.State != StateStaged && r.State != StateNotified && r.State != StateReceipted) {
-			return fmt.Errorf("%w: it is %s", ErrConflict, r.State)
+		if err := deliverable(r); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE bundles SET state = $1, delivered_at = $2, updated_at = $2 WHERE id = $3`,
 			string(StateDelivered), nanos(now), id); err != nil {

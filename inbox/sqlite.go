@@ -363,21 +363,14 @@ func (l *SQLite) OutboxDone(ctx context.Context, item OutboxItem, now time.Time)
 			KindReceipt, item.BundleID).Scan(&notes, &all); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
-		step := func(to State) error {
+		for _, to := range outboxSteps(state, notes, all) {
 			if _, err := tx.ExecContext(ctx, `UPDATE bundles SET state = ?, updated_at = ? WHERE id = ?`, to, nanos(now), item.BundleID); err != nil {
 				return fmt.Errorf("ledger: %w", err)
 			}
-			state = to
 			passed = append(passed, to)
-			return history(ctx, tx, item.BundleID, to, "", now)
-		}
-		if (state == StateStaged || state == StateRejected) && notes == 0 {
-			if err := step(StateNotified); err != nil {
+			if err := history(ctx, tx, item.BundleID, to, "", now); err != nil {
 				return err
 			}
-		}
-		if state == StateNotified && all == 0 {
-			return step(StateReceipted)
 		}
 		return nil
 	})
@@ -434,8 +427,8 @@ func (l *SQLite) Delivered(ctx context.Context, id string, now time.Time) (Recor
 		if err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
-		if r.Outcome != OutcomeAccepted || (r.State != StateStaged && r.State != StateNotified && r.State != StateReceipted) {
-			return fmt.Errorf("%w: it is %s", ErrConflict, r.State)
+		if err := deliverable(r); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bundles SET state = ?, delivered_at = ?, updated_at = ? WHERE id = ?`,
 			StateDelivered, nanos(now), nanos(now), id); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/siirto/siirto/encrypt"
+	corpuspkg "github.com/siirto/siirto/internal/corpus"
 	"github.com/siirto/siirto/verify"
 )
 
@@ -23,12 +23,7 @@ import (
 const corpus = "../testdata"
 
 // expectation is a case's expect.json.
-type expectation struct {
-	Code     verify.Code `json:"code"`
-	NeedsKey bool        `json:"needs_key"`
-	Senders  []string    `json:"senders"`
-	Note     string      `json:"note"`
-}
+type expectation = corpuspkg.Expect
 
 // loaded is a journal folder read as the gateway reads its inbox.
 type loaded struct {
@@ -111,69 +106,12 @@ var sizes = []struct {
 	stream bool
 }{{"known-size", false}, {"stream", true}}
 
-func readExpect(t *testing.T, caseDir string) expectation {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(caseDir, "expect.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var e expectation
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		t.Fatalf("expect.json: %v", err)
-	}
-	if e.Note == "" {
-		t.Error("expect.json has no note")
-	}
-	return e
-}
-
-// journalFolder returns the one folder inside a case folder.
-func journalFolder(t *testing.T, caseDir string) string {
-	t.Helper()
-	entries, err := os.ReadDir(caseDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if e.IsDir() {
-			dirs = append(dirs, e.Name())
-		}
-	}
-	if len(dirs) != 1 {
-		t.Fatalf("%s must hold exactly one journal folder, it has %q", caseDir, dirs)
-	}
-	return filepath.Join(caseDir, dirs[0])
-}
-
 func readSecretKey(t *testing.T, name string, passphrase []byte) encrypt.SecretKey {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpus, "keys", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sk, err := encrypt.ParseSecretKey(f, passphrase)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return sk
+	return corpuspkg.SecretKey(t, corpus, name, passphrase)
 }
 
 func readPublicKey(t *testing.T, name string) encrypt.PublicKey {
-	t.Helper()
-	f, err := os.Open(filepath.Join(corpus, "keys", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	pk, err := encrypt.ParsePublicKey(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return pk
+	return corpuspkg.PublicKey(t, corpus, name)
 }
 
 func TestCorpusKeys(t *testing.T) {
@@ -253,12 +191,12 @@ func runCorpus(t *testing.T, want func(kind, name string) bool) map[string]int {
 			caseDir := filepath.Join(corpus, "bundles", kind, c.Name())
 			seen[kind]++
 			t.Run(kind+"/"+c.Name(), func(t *testing.T) {
-				exp := readExpect(t, caseDir)
+				exp := corpuspkg.ReadExpect(t, caseDir)
 				var senders []encrypt.PublicKey
 				for _, s := range exp.Senders {
 					senders = append(senders, readPublicKey(t, s))
 				}
-				l := loadFolder(t, journalFolder(t, caseDir))
+				l := loadFolder(t, corpuspkg.JournalFolder(t, caseDir))
 				if kind == "good" {
 					checkGood(t, l, exp, key, senders)
 				} else {
