@@ -80,3 +80,19 @@ func TestWebDAVHonoursCancel(t *testing.T) {
 		t.Fatalf("cancelled calls took %v", time.Since(start))
 	}
 }
+
+// TestIsLoopback: only this machine counts, not a host name that starts
+// like a loopback address.
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.0.0.2": true, "::1": true,
+		"127.evil.example": false, "127.0.0.1.nip.io": false, "mail.example.fi": false, "10.0.0.1": false, "": false,
+	} {
+		if IsLoopback(host) != want {
+			t.Errorf("IsLoopback(%q) = %v", host, !want)
+		}
+	}
+	if _, err := OpenWith(context.Background(), "http://127.evil.example/remote.php/dav/files/a/x/", OpenOptions{}); err == nil {
+		t.Error("plain http to a host named 127.… was allowed")
+	}
+}

@@ -120,7 +120,7 @@ func NewS3(ctx context.Context, bucket, prefix string, o S3Options) (*S3, error)
 		if u.User != nil {
 			return nil, fmt.Errorf("%w: put no credentials in the S3 endpoint; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile", ErrTarget)
 		}
-		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("%w: plain http is allowed only to this machine; use https", ErrTarget)
 		}
 	}

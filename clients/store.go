@@ -108,7 +108,7 @@ func OpenWith(ctx context.Context, target string, o OpenOptions) (Store, error) 
 			cred.User = u.User.Username()
 		}
 		u.User = nil
-		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 			return nil, fmt.Errorf("%w: plain http is allowed only to this machine; use https", ErrTarget)
 		}
 		chunk := o.ChunkSize
@@ -147,8 +147,16 @@ func CheckTarget(target string) (*url.URL, error) {
 	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud), s3://bucket/… or file:///…", ErrTarget, u.Redacted())
 }
 
-func isLoopback(host string) bool {
-	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+// IsLoopback reports whether host names this machine: "localhost" or a
+// loopback IP address. A host name that merely starts with "127." (such
+// as 127.attacker.example) is not: plain HTTP and passwords in clear are
+// allowed only to loopback.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Base returns the last element of a target URL's path: the journal

@@ -421,7 +421,7 @@ type noDowngrade struct {
 }
 
 func (n noDowngrade) RoundTrip(r *http.Request) (*http.Response, error) {
-	if n.https && r.URL.Scheme == "http" && !isLoopback(r.URL.Hostname()) {
+	if n.https && r.URL.Scheme == "http" && !IsLoopback(r.URL.Hostname()) {
 		return nil, fmt.Errorf("%w: refusing a redirect from https to %s", ErrForbidden, r.URL.Redacted())
 	}
 	return n.next.RoundTrip(r)

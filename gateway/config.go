@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/siirto/siirto/clients"
 )
 
 // ConfigName is the config file's name in the data folder.
@@ -233,8 +235,11 @@ func (c Config) check() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls_cert and tls_key go together")
 	}
-	if c.TLSCert == "" && !isLoopback(host) {
+	if c.TLSCert == "" && !clients.IsLoopback(host) {
 		return fmt.Errorf("listen %q is not a loopback address: plain HTTP would send passwords in clear; set tls_cert and tls_key", c.Listen)
+	}
+	if c.RetentionDays < 0 || c.RejectedRetentionDays < 0 {
+		return errors.New("retention_days and rejected_retention_days are days to keep data, 0 for ever; not negative")
 	}
 	switch c.Lang {
 	case "fi", "sv", "en":
@@ -242,14 +247,6 @@ func (c Config) check() error {
 		return fmt.Errorf("lang %q: use fi, sv or en", c.Lang)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Dir is the data folder.

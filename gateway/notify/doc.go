@@ -10,10 +10,9 @@
 //
 // One Send is one attempt, bounded by its context and a timeout. Retrying
 // is the caller's job: the gateway keeps notices in a persistent outbox
-// and, after the attempt-th failure, waits Delay(attempt, err) (Backoff
-// with jitter, or the server's Retry-After) before the next, unless
-// errors.Is(err, ErrPermanent): then no resend can help and an operator
-// must act. Every attempt to send the same notice carries the same
+// (inbox) and retries it with backoff, waiting at least the server's
+// Retry-After (Error.Wait), unless errors.Is(err, ErrPermanent): then no
+// resend can help and an operator must act. Every attempt to send the same notice carries the same
 // delivery id, ID.STATE, so receivers can drop repeats: it is the mail's
 // Message-ID <ID.STATE@siirto> and the webhook's X-Siirto-Delivery.
 //

@@ -16,6 +16,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/siirto/siirto/clients"
 )
 
 // How a Mailer protects the connection (its TLS field).
@@ -89,7 +91,7 @@ func (m *Mailer) check() (string, error) {
 	switch m.TLS {
 	case TLSOpportunistic, TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if !isLoopback(host) {
+		if !clients.IsLoopback(host) {
 			return "", fmt.Errorf("smtp TLS %q is only allowed to a loopback address, not %s", m.TLS, host)
 		}
 	default:
@@ -259,13 +261,13 @@ func (m *Mailer) session(ctx context.Context, host string) (c *smtp.Client, done
 		}
 	}
 	if m.Username != "" {
-		if !secure && !isLoopback(host) {
+		if !secure && !clients.IsLoopback(host) {
 			return nil, nil, permanent(fmt.Errorf("smtp %s: refusing to send a password without TLS", m.Addr))
 		}
 		if ok, _ := c.Extension("AUTH"); !ok {
 			return nil, nil, permanent(fmt.Errorf("smtp %s does not offer AUTH, and a user name is set", m.Addr))
 		}
-		if err := c.Auth(plainAuth{m.Username, m.Password, secure || isLoopback(host)}); err != nil {
+		if err := c.Auth(plainAuth{m.Username, m.Password, secure || clients.IsLoopback(host)}); err != nil {
 			return nil, nil, fail("AUTH", err)
 		}
 	}
@@ -343,14 +345,4 @@ func (a plainAuth) Next(_ []byte, more bool) ([]byte, error) {
 		return nil, errors.New("unexpected challenge to AUTH PLAIN")
 	}
 	return nil, nil
-}
-
-// isLoopback reports whether host is "localhost" or a loopback address,
-// where traffic does not leave the machine.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

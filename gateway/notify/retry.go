@@ -3,7 +3,6 @@ package notify
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,42 +52,13 @@ func permanent(err error) error { return &Error{Permanent: true, Err: err} }
 // temporary wraps err as a temporary failure with no status.
 func temporary(err error) error { return &Error{Err: err} }
 
-// Retry timing: exponential from backoffBase, capped, with jitter.
-const (
-	backoffBase   = time.Second
-	backoffCap    = 10 * time.Minute
-	retryAfterCap = time.Hour
-)
+// retryAfterCap bounds a server's Retry-After, so that a wrong header
+// cannot stall notices for days.
+const retryAfterCap = time.Hour
 
-// Backoff is how long to wait after the attempt-th failed attempt (1 for
-// the first): about 1s, 2s, 4s, … up to 10 minutes, of which a random
-// part (up to half) is taken off, so that notices that failed together,
-// such as after an outage of the mail server, do not retry in step.
-func Backoff(attempt int) time.Duration {
-	d := backoffCap
-	if attempt < 1 {
-		attempt = 1
-	}
-	if attempt <= 30 { // beyond that the shift overflows
-		if x := backoffBase << (attempt - 1); x < backoffCap {
-			d = x
-		}
-	}
-	return d - rand.N(d/2+1)
-}
-
-// Delay is how long the outbox should wait after the attempt-th failed
-// attempt ended with err: Backoff(attempt), or longer if the server asked
-// for it with Retry-After (at most an hour, so that a wrong header cannot
-// stall notices for days).
-func Delay(attempt int, err error) time.Duration {
-	d := Backoff(attempt)
-	var e *Error
-	if errors.As(err, &e) && e.RetryAfter > d {
-		d = min(e.RetryAfter, retryAfterCap)
-	}
-	return d
-}
+// Wait is how long the receiver asked to be left alone (Retry-After), at
+// most an hour; the outbox waits at least that before the next attempt.
+func (e *Error) Wait() time.Duration { return e.RetryAfter }
 
 // retryAfter parses a Retry-After header: seconds, or an HTTP date.
 func retryAfter(v string, now time.Time) time.Duration {

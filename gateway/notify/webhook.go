@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siirto/siirto/clients"
 )
 
 // Webhook headers; see the package documentation.
@@ -41,8 +43,9 @@ type Webhook struct {
 	// Secret is the HMAC-SHA256 key shared with the receiver: at least
 	// 16 bytes; 32 random bytes are best.
 	Secret []byte
-	// Client sends the requests; nil means one that follows no redirects
-	// (a redirected POST is a misconfiguration, not a delivery).
+	// Client sends the requests (nil: http.DefaultClient's transport). A
+	// redirect is never followed, whatever the client says: a redirected
+	// POST turns into a GET elsewhere, a misconfiguration, not a delivery.
 	Client  *http.Client
 	Timeout time.Duration // the limit of one Send; default 30 seconds
 }
@@ -94,10 +97,11 @@ func (w *Webhook) Send(ctx context.Context, n Notice) error {
 
 	// Errors name the server, never the whole URL: its query may hold a token.
 	where := u.Scheme + "://" + u.Host + u.Path
-	client := w.Client
-	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var client http.Client
+	if w.Client != nil {
+		client = *w.Client
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -135,7 +139,7 @@ func (w *Webhook) check() (*url.URL, error) {
 	}
 	switch {
 	case u.Scheme == "https" && u.Host != "":
-	case u.Scheme == "http" && u.Host != "" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && u.Host != "" && clients.IsLoopback(u.Hostname()):
 	default:
 		return nil, fmt.Errorf("webhook URL %s://%s%s must be https, or http to a loopback address", u.Scheme, u.Host, u.Path)
 	}
