@@ -235,8 +235,26 @@ func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, e
 	return out, rows.Err()
 }
 
+// CheckUserName says whether name can be a user: it names a folder in
+// URLs (/remote.php/dav/files/<user>/) and on disk, so 1 to 64 letters,
+// digits and . _ @ -, not starting with a dot.
+func CheckUserName(name string) error {
+	if name == "" || len(name) > 64 || name[0] == '.' {
+		return fmt.Errorf("user name %q: 1 to 64 characters, not starting with a dot", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '@') {
+			return fmt.Errorf("user name %q: use letters, digits and . - _ @", name)
+		}
+	}
+	return nil
+}
+
 // AddUser creates an uploader account with a password.
 func (s *Store) AddUser(ctx context.Context, name, password string) error {
+	if err := CheckUserName(name); err != nil {
+		return err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), Cost)
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
@@ -257,19 +275,21 @@ func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	s.forget(name)
+	// Forgotten after the change: a check in flight meanwhile may have
+	// cached the old password again.
+	defer s.forget(name)
 	return s.exec1(ctx, `UPDATE users SET hash = ? WHERE name = ?`, string(hash), name)
 }
 
 // SetDisabled disables (or enables) a user.
 func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
-	s.forget(name)
+	defer s.forget(name)
 	return s.exec1(ctx, `UPDATE users SET disabled = ? WHERE name = ?`, disabled, name)
 }
 
 // DeleteUser removes a user and their grants.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	s.forget(name)
+	defer s.forget(name)
 	return s.exec1(ctx, `DELETE FROM users WHERE name = ?`, name)
 }
 
@@ -305,6 +325,9 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 		out = append(out, u)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
 	for i := range out {
 		if out[i].Folders, err = s.strings(ctx, `SELECT folder FROM grants WHERE user = ? ORDER BY folder`, out[i].Name); err != nil {
 			return nil, err

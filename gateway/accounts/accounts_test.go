@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,5 +116,18 @@ func TestCacheExpires(t *testing.T) {
 	now = now.Add(cacheFor + time.Second)
 	if err := a.Authenticate(ctx, "u", "first password"); !errors.Is(err, ErrBadLogin) {
 		t.Fatalf("after the cache expired: %v", err)
+	}
+}
+
+// TestUserNames: the rule WebDAV paths need is the one accounts enforce.
+func TestUserNames(t *testing.T) {
+	s := open(t)
+	for _, bad := range []string{"", ".x", "..", "a/b", "ä", strings.Repeat("a", 65)} {
+		if err := s.AddUser(context.Background(), bad, "a long enough password"); err == nil {
+			t.Errorf("user %q was created", bad)
+		}
+	}
+	if err := s.AddUser(context.Background(), "alice.o-k_1@x", "a long enough password"); err != nil {
+		t.Error(err)
 	}
 }

@@ -1,6 +1,7 @@
 package dav
 
 import (
+	useraccounts "github.com/siirto/siirto/gateway/accounts"
 	"net/http"
 	"strings"
 )
@@ -47,16 +48,4 @@ func challenge(w http.ResponseWriter) {
 
 // validUser reports whether a user name can name a folder in URLs and on
 // disk: 1 to 64 of A-Z a-z 0-9 . _ @ -, not starting with a dot.
-func validUser(u string) bool {
-	if u == "" || len(u) > 64 || u[0] == '.' {
-		return false
-	}
-	for i := 0; i < len(u); i++ {
-		switch c := u[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '@', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func validUser(u string) bool { return useraccounts.CheckUserName(u) == nil }

@@ -69,13 +69,16 @@ func checkSegment(seg string) error {
 // temporary names, which clients never see.
 func hidden(seg string) bool { return strings.HasPrefix(seg, hiddenPrefix) }
 
+// receiptSuffix ends every receipt's name.
+var receiptSuffix = verify.ReceiptName("")
+
 // protected reports whether a top-level name is written only by the
 // gateway: the journal number, the receipt key and receipts. Case is
 // ignored, so that no look-alike can be planted either.
 func protected(name string) bool {
 	return strings.EqualFold(name, verify.JournalFile) ||
 		strings.EqualFold(name, verify.ReceiptKeyFile) ||
-		len(name) >= len(".receipt.json") && strings.EqualFold(name[len(name)-len(".receipt.json"):], ".receipt.json")
+		len(name) >= len(receiptSuffix) && strings.EqualFold(name[len(name)-len(receiptSuffix):], receiptSuffix)
 }
 
 // frozen reports whether a top-level name is part of a complete bundle:

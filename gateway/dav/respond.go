@@ -44,7 +44,11 @@ func (s *statusWriter) code() int {
 func (s *Server) fail(w http.ResponseWriter, what string, err error) {
 	status, text := http.StatusInternalServerError, "the server failed; try again later"
 	if errors.Is(err, syscall.ENOSPC) {
-		status, text = http.StatusInsufficientStorage, "the server's disk is full; try again later"
+		// 503, not 507: 507 tells a client its quota is used up, which
+		// siirto upload does not retry; a full disk is the server's, and
+		// passes once the gateway has processed its inbox.
+		status, text = http.StatusServiceUnavailable, "the server's disk is full; try again later"
+		w.Header().Set("Retry-After", "60")
 	}
 	s.log.Error("dav: "+what, "err", err)
 	http.Error(w, text, status)
