@@ -3,12 +3,12 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 
+	"github.com/siirto/siirto/clients"
 	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/gateway/accounts"
 	"github.com/siirto/siirto/gateway/audit"
@@ -72,7 +72,7 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 		return nil, fmt.Errorf("user %s exists already: leave out the password to grant them this journal, or use `user passwd`", s.User)
 	}
 	if !exists {
-		if err := checkUserName(s.User); err != nil {
+		if err := accounts.CheckUserName(s.User); err != nil {
 			return nil, err
 		}
 	}
@@ -81,22 +81,27 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 		return nil, err
 	}
 	// The remote inbox first (a repeat is harmless), so that a journal the
-	// accounts know always has its folder.
+	// accounts know always has its folder; the local inbox always, for the
+	// embedded WebDAV.
 	fixed := map[string][]byte{verify.JournalFile: []byte(s.Number + "\n"), ReceiptPubKey: rpub}
-	if err := g.publishJournal(ctx, folder, fixed); err != nil {
+	remote, err := g.inboxStore(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if remote != nil {
+		if err := publishJournal(ctx, remote, folder, fixed); err != nil {
+			return nil, fmt.Errorf("inbox %s: %w", g.cfg.Inbox.URL, err)
+		}
 	}
 	if err := g.accounts.AddJournal(ctx, accounts.Journal{Folder: folder, Number: s.Number, Handlers: s.Handlers, Lang: s.Lang}); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(g.cfg.inboxDir(), folder)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	local, err := clients.NewLocal(g.cfg.inboxDir())
+	if err != nil {
 		return nil, err
 	}
-	for name, data := range fixed {
-		if err := writeReplace(dir, name, data); err != nil {
-			return nil, err
-		}
+	if err := publishJournal(ctx, local, folder, fixed); err != nil {
+		return nil, err
 	}
 	for _, k := range senders {
 		if err := g.accounts.AddSender(ctx, folder, k); err != nil {
@@ -128,29 +133,8 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 		Fields: map[string]string{"number": s.Number, "user": s.User, "new_user": fmt.Sprint(res.NewUser), "senders": fmt.Sprint(len(senders))}})
 }
 
-// writeReplace writes dir/name through a hidden temp file and rename.
-func writeReplace(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, ".siirto-admin-"+name)
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, name))
-}
-
-func checkUserName(u string) error {
-	if u == "" || len(u) > 64 {
-		return errors.New("a user name is 1 to 64 characters")
-	}
-	for _, c := range u {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_' || c == '@') {
-			return fmt.Errorf("user name %q: use letters, digits and . - _ @", u)
-		}
-	}
-	return nil
-}
-
-// resolveJournal accepts a journal number or its folder name.
-func (g *Gateway) resolveJournal(ctx context.Context, s string) (accounts.Journal, error) {
+// Journal returns one journal, by its number or its folder name.
+func (g *Gateway) Journal(ctx context.Context, s string) (accounts.Journal, error) {
 	if j, err := g.accounts.Journal(ctx, s); err == nil {
 		return j, nil
 	}
@@ -161,14 +145,9 @@ func (g *Gateway) resolveJournal(ctx context.Context, s string) (accounts.Journa
 	return g.accounts.Journal(ctx, folder)
 }
 
-// Journal returns one journal, by number or folder name.
-func (g *Gateway) Journal(ctx context.Context, s string) (accounts.Journal, error) {
-	return g.resolveJournal(ctx, s)
-}
-
 // SetJournalClosed closes a journal to uploads (or reopens it).
 func (g *Gateway) SetJournalClosed(ctx context.Context, journal string, closed bool) error {
-	j, err := g.resolveJournal(ctx, journal)
+	j, err := g.Journal(ctx, journal)
 	if err != nil {
 		return err
 	}
@@ -189,9 +168,7 @@ func (g *Gateway) UserAction(ctx context.Context, action, name, password, journa
 	fields := map[string]string{"user": name}
 	switch action {
 	case "add":
-		if err = checkUserName(name); err == nil {
-			err = g.accounts.AddUser(ctx, name, password)
-		}
+		err = g.accounts.AddUser(ctx, name, password)
 	case "passwd":
 		err = g.accounts.SetPassword(ctx, name, password)
 	case "disable", "enable":
@@ -200,7 +177,7 @@ func (g *Gateway) UserAction(ctx context.Context, action, name, password, journa
 		err = g.accounts.DeleteUser(ctx, name)
 	case "grant", "revoke":
 		var j accounts.Journal
-		if j, err = g.resolveJournal(ctx, journal); err == nil {
+		if j, err = g.Journal(ctx, journal); err == nil {
 			fields["journal"] = j.Folder
 			if action == "grant" {
 				err = g.accounts.Grant(ctx, name, j.Folder)

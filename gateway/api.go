@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/siirto/siirto/gateway/accounts"
 	"github.com/siirto/siirto/inbox"
-	"github.com/siirto/siirto/verify"
 )
 
 // BundleJSON is a bundle in the staff API and in `bundle list --json`.
@@ -47,20 +45,16 @@ func ToJSON(r inbox.Record) BundleJSON {
 //	GET /api/v1/bundles/{id}
 func (s *server) api(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/journals/{journal}/bundles", s.staffOnly(func(w http.ResponseWriter, r *http.Request) {
-		journal := r.PathValue("journal")
-		folder := journal
-		if strings.Contains(journal, "/") {
-			f, err := verify.FolderName(journal)
-			if err != nil {
-				http.Error(w, "not a journal number", http.StatusBadRequest)
-				return
-			}
-			folder = f
-		}
-		if _, err := s.g.accounts.Journal(r.Context(), folder); errors.Is(err, accounts.ErrNotFound) {
+		j, err := s.g.Journal(r.Context(), r.PathValue("journal"))
+		if errors.Is(err, accounts.ErrNotFound) {
 			http.Error(w, "no such journal", http.StatusNotFound)
 			return
 		}
+		if err != nil {
+			http.Error(w, "the accounts do not answer", http.StatusServiceUnavailable)
+			return
+		}
+		folder := j.Folder
 		recs, err := s.g.ledger.List(r.Context(), folder)
 		if err != nil {
 			http.Error(w, "the ledger does not answer", http.StatusServiceUnavailable)

@@ -128,7 +128,7 @@ func (g *Gateway) Doctor(ctx context.Context) []Check {
 			}
 		}
 	} else {
-		add("tls", CheckOK, "none: plain HTTP on loopback %s (put a TLS proxy or tls_cert in front before exposing it)", c.Listen)
+		add("tls", CheckOK, "none: plain HTTP on loopback %s (set tls_cert and tls_key before exposing it)", c.Listen)
 	}
 
 	// Notifications.

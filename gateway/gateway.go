@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/siirto/siirto/gateway/accounts"
 	"github.com/siirto/siirto/gateway/audit"
@@ -28,15 +27,13 @@ type Gateway struct {
 	accounts *accounts.Store
 	audit    *audit.Log
 	auditMu  sync.Mutex
-	// The audit head not yet recorded in the ledger, and when it last was.
-	headSeq     int64
-	headHash    string
-	headWritten time.Time
+	// The audit head not yet recorded in the ledger. Recording it with
+	// every entry would double the gateway's commits (and, on PostgreSQL,
+	// put a round trip on every audited request): serve records it every
+	// second, and Close at the end.
+	headSeq  int64
+	headHash string
 }
-
-// headEvery is how often the audit log's head is recorded in the ledger:
-// recording it on every entry would double the gateway's commits.
-const headEvery = 250 * time.Millisecond
 
 // Open opens the data folder whose config file is at cfgPath. env reads
 // environment variables (os.Getenv); log may be nil.
@@ -107,10 +104,10 @@ func (g *Gateway) Ledger() inbox.Ledger { return g.ledger }
 // Accounts returns the account store.
 func (g *Gateway) Accounts() *accounts.Store { return g.accounts }
 
-// Audit appends one entry to the audit log (synced to disk), and records
-// the log's head in the ledger at most every headEvery (and at Close and
-// FlushAuditHead), so that `audit verify` also finds entries cut from the
-// end, up to the last recorded one.
+// Audit appends one entry to the audit log (synced to disk). The log's
+// head reaches the ledger with FlushAuditHead (every second in serve, and
+// at Close), so that `audit verify` also finds entries cut from the end,
+// up to the last recorded one.
 func (g *Gateway) Audit(ctx context.Context, e audit.Entry) error {
 	g.auditMu.Lock()
 	defer g.auditMu.Unlock()
@@ -120,10 +117,7 @@ func (g *Gateway) Audit(ctx context.Context, e audit.Entry) error {
 		return err
 	}
 	g.headSeq, g.headHash = out.Seq, out.Hash
-	if time.Since(g.headWritten) < headEvery {
-		return nil
-	}
-	return g.flushHeadLocked(ctx)
+	return nil
 }
 
 // FlushAuditHead records the audit log's head in the ledger now.
@@ -141,7 +135,7 @@ func (g *Gateway) flushHeadLocked(ctx context.Context) error {
 	// whichever process records it first.
 	err := g.ledger.SetMetaMax(context.WithoutCancel(ctx), metaAuditHead, fmt.Sprintf("%020d %s", g.headSeq, g.headHash))
 	if err == nil {
-		g.headHash, g.headWritten = "", time.Now()
+		g.headHash = ""
 	}
 	return err
 }

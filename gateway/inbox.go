@@ -7,11 +7,10 @@ import (
 	"path"
 
 	"github.com/siirto/siirto/clients"
-	"github.com/siirto/siirto/inbox"
 )
 
 // inboxStore opens the remote inbox, or returns nil for DIR/inbox.
-func (g *Gateway) inboxStore(ctx context.Context) (inbox.Store, error) {
+func (g *Gateway) inboxStore(ctx context.Context) (clients.Store, error) {
 	c := g.cfg.Inbox
 	if c.URL == "" {
 		return nil, nil
@@ -32,20 +31,15 @@ func (g *Gateway) inboxStore(ctx context.Context) (inbox.Store, error) {
 	return s, nil
 }
 
-// publishJournal writes a journal folder's fixed files into the remote
-// inbox too (the local folder always gets them, for the embedded WebDAV).
-func (g *Gateway) publishJournal(ctx context.Context, folder string, files map[string][]byte) error {
-	s, err := g.inboxStore(ctx)
-	if err != nil || s == nil {
-		return err
-	}
-	store := s.(clients.Store)
+// publishJournal writes a journal folder's fixed files into store
+// (each through a temp name, synced and renamed by the store).
+func publishJournal(ctx context.Context, store clients.Store, folder string, files map[string][]byte) error {
 	if err := store.Mkdir(ctx, folder); err != nil {
-		return fmt.Errorf("inbox %s: %w", g.cfg.Inbox.URL, err)
+		return err
 	}
 	for name, data := range files {
 		if err := store.Put(ctx, path.Join(folder, name), bytes.NewReader(data), int64(len(data))); err != nil {
-			return fmt.Errorf("inbox %s: %w", g.cfg.Inbox.URL, err)
+			return err
 		}
 	}
 	return nil

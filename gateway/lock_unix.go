@@ -22,3 +22,7 @@ func lockServe(path string) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// serveLockHeld says whether lockServe really excludes a second serve
+// here (flock holds it), so that serve may drop claims left by a crash.
+const serveLockHeld = true

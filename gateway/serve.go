@@ -70,7 +70,7 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 		Ledger: g.ledger, Journals: s, Deliver: s, Audit: s.auditEvent, Observe: s.metrics, Logger: g.log,
 		// With the embedded ledger this process is the only worker (it
 		// holds the data folder's lock); a shared PostgreSQL has others.
-		Exclusive: g.cfg.LedgerURL == "", Worker: g.cfg.Worker, Limits: limits, KeepPayload: g.cfg.KeepPayload, OrphanAfter: g.cfg.OrphanAfter.Duration, Workers: g.cfg.Workers, Poll: g.cfg.Poll.Duration, Lease: g.cfg.Lease.Duration,
+		Exclusive: g.cfg.LedgerURL == "" && serveLockHeld, Worker: g.cfg.Worker, Limits: limits, KeepPayload: g.cfg.KeepPayload, OrphanAfter: g.cfg.OrphanAfter.Duration, Workers: g.cfg.Workers, Poll: g.cfg.Poll.Duration, Lease: g.cfg.Lease.Duration,
 		Retention:         time.Duration(g.cfg.RetentionDays) * 24 * time.Hour,
 		RejectedRetention: time.Duration(g.cfg.RejectedRetentionDays) * 24 * time.Hour,
 	})
@@ -128,11 +128,11 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	var runErr error
+	runErr := make(chan error, 1)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		runErr = s.pipeline.Run(runCtx)
+		runErr <- s.pipeline.Run(runCtx)
 	}()
 	go func() {
 		defer wg.Done()
@@ -153,21 +153,32 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 			}
 		}
 	}()
-	var err2 error
+	// Stop on a signal, or when either half dies: uploads taken with no
+	// pipeline behind them would wait unnoticed.
+	var err2, err3 error
 	select {
 	case <-ctx.Done():
 	case err2 = <-serveErr:
+	case err3 = <-runErr:
+		if err3 != nil {
+			err3 = fmt.Errorf("the pipeline stopped: %w", err3)
+		}
 	}
 	stop()
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shut)
 	wg.Wait()
+	select {
+	case err := <-runErr: // not taken above
+		err3 = err
+	default:
+	}
 	_ = g.Audit(context.WithoutCancel(ctx), audit.Entry{Actor: "gateway", Action: "stop"})
 	if errors.Is(err2, http.ErrServerClosed) {
 		err2 = nil
 	}
-	return errors.Join(err2, runErr)
+	return errors.Join(err2, err3)
 }
 
 func (s *server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -131,7 +131,8 @@ type Ledger interface {
 	// fields, and enqueues one outbox item per kind, all in one
 	// transaction. ErrConflict when the bundle is not in state from.
 	Advance(ctx context.Context, from State, r Record, outbox []string) error
-	// Retry records a failed attempt that leaves the state as it is.
+	// Retry records a failed attempt that leaves the state as it is; a
+	// bundle already moved past verified (by another worker) is left alone.
 	Retry(ctx context.Context, id, code, detail string, next time.Time) error
 	// OutboxDue lists outbox items due at now that nobody holds, oldest
 	// first, and holds them for the caller until now+OutboxLease: another

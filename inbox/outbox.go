@@ -17,6 +17,18 @@ const maxDeliveries = 720
 // a batch ends well inside its hold, so no other worker takes it over.
 const drainBatch = 8
 
+// retryDelay is the wait before a failed delivery's next attempt: the
+// backoff, or longer if the receiver asked for it (an error with a Wait
+// method, such as a webhook's Retry-After), at most an hour.
+func retryDelay(attempts int, err error) time.Duration {
+	d := backoff(attempts)
+	var w interface{ Wait() time.Duration }
+	if errors.As(err, &w) && w.Wait() > d {
+		d = min(w.Wait(), time.Hour)
+	}
+	return d
+}
+
 func (p *Pipeline) drainLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -61,7 +73,7 @@ func (p *Pipeline) deliver(ctx context.Context, it OutboxItem) {
 	}
 	switch {
 	case it.Kind == KindReceipt:
-		err = p.writeReceipt(r)
+		err = p.writeReceipt(ctx, r)
 	case p.cfg.Deliver != nil:
 		err = p.cfg.Deliver.Deliver(ctx, it.Kind, r)
 	}
@@ -75,7 +87,7 @@ func (p *Pipeline) deliver(ctx context.Context, it OutboxItem) {
 	}
 	if err != nil {
 		if !errors.Is(err, ErrPermanent) && it.Attempts+1 < maxDeliveries {
-			next := p.cfg.Now().Add(backoff(it.Attempts))
+			next := p.cfg.Now().Add(retryDelay(it.Attempts, err))
 			log.Warn("delivery failed; it will be retried", "err", err, "attempt", it.Attempts+1, "retry_at", next)
 			if err := p.cfg.Ledger.OutboxRetry(ctx, it, err.Error(), next); err != nil {
 				log.Error("ledger: recording a retry failed", "err", err)

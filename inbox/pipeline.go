@@ -86,7 +86,7 @@ type Config struct {
 	Workers     int // bundles processed at once (default 2)
 	Poll        time.Duration
 	Lease       time.Duration
-	// Retention after delivery, and for rejected bundles' files.
+	// Retention after delivery, and for rejected bundles' files; 0 keeps them.
 	Retention         time.Duration
 	RejectedRetention time.Duration
 	Worker            string // this process's name in claims
@@ -106,9 +106,10 @@ type Pipeline struct {
 	cfg   Config
 	log   *slog.Logger
 	store Store
-	local string // the inbox folder when it is local: payloads open as files
-	poke  chan struct{}
-	out   chan struct{}
+	local string        // the inbox folder when it is local: payloads open as files
+	poke  chan struct{} // scan the inbox now
+	kick  chan struct{} // a worker is free: hand out due bundles (no scan)
+	out   chan struct{} // drain the outbox now
 
 	mu    sync.Mutex
 	busy  map[string]bool
@@ -174,22 +175,20 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	return &Pipeline{
 		cfg: cfg, log: cfg.Logger, store: store, local: local,
-		poke: make(chan struct{}, 1), out: make(chan struct{}, 1),
+		poke: make(chan struct{}, 1), kick: make(chan struct{}, 1), out: make(chan struct{}, 1),
 		busy: map[string]bool{}, seen: map[string]seenFile{},
 	}, nil
 }
 
 // Poke asks the pipeline to look at the inbox now.
-func (p *Pipeline) Poke() {
-	select {
-	case p.poke <- struct{}{}:
-	default:
-	}
-}
+func (p *Pipeline) Poke() { signal(p.poke) }
 
-func (p *Pipeline) pokeOutbox() {
+func (p *Pipeline) pokeOutbox() { signal(p.out) }
+
+// signal wakes whoever waits on c, once, without blocking.
+func signal(c chan struct{}) {
 	select {
-	case p.out <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -210,6 +209,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	if p.cfg.Exclusive {
 		if err := p.cfg.Ledger.ReleaseAll(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped while starting: not a failure
+			}
 			return err
 		}
 	}
@@ -225,7 +227,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				delete(p.busy, r.ID)
 				p.mu.Unlock()
 				p.pokeOutbox()
-				p.Poke()
+				signal(p.kick)
 			}
 		}()
 	}
@@ -240,13 +242,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	retention := time.NewTicker(time.Minute)
 	defer retention.Stop()
 	p.retain(ctx)
+	scan := true
 	for {
-		if err := p.Scan(ctx); err != nil && ctx.Err() == nil {
-			p.log.Error("inbox scan failed", "err", err)
+		if scan {
+			// Ready once the inbox could be read: a remote inbox that does
+			// not answer keeps /readyz failing.
+			err := p.Scan(ctx)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("inbox scan failed", "err", err)
+			}
+			p.mu.Lock()
+			p.ready = p.ready || err == nil
+			p.mu.Unlock()
 		}
-		p.mu.Lock()
-		p.ready = true
-		p.mu.Unlock()
 		p.dispatch(ctx, work)
 		select {
 		case <-ctx.Done():
@@ -254,8 +262,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			wg.Wait()
 			return nil
 		case <-tick.C:
+			scan = true
 		case <-p.poke:
+			scan = true
+		case <-p.kick:
+			scan = false
 		case <-retention.C:
+			scan = false
 			p.retain(ctx)
 		}
 	}

@@ -343,7 +343,7 @@ func (l *Postgres) Advance(ctx context.Context, from State, r Record, outbox []s
 // Retry implements Ledger.
 func (l *Postgres) Retry(ctx context.Context, id, code, detail string, next time.Time) error {
 	if _, err := l.exec(ctx, `UPDATE bundles SET attempts = attempts + 1, code = $1, detail = $2, next_attempt = $3
-		WHERE id = $4`, code, detail, nanos(next), id); err != nil {
+		WHERE id = $4 AND state IN ($5, $6)`, code, detail, nanos(next), id, string(StateDetected), string(StateVerified)); err != nil {
 		return fmt.Errorf("ledger: retry: %w", err)
 	}
 	return nil

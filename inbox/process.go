@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,18 +34,15 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 		return
 	}
 	log := p.log.With("bundle", r.ID, "folder", r.Folder, "name", r.Name)
-	start := time.Now()
 	err = p.advance(ctx, &r)
-	if err == nil || ctx.Err() != nil {
+	// Another worker moved the bundle on first: nothing is this one's to record.
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrConflict) {
 		return
 	}
 	code := verify.CodeOf(err)
 	if rejects(code) {
 		if err := p.reject(ctx, r, code, err); err != nil && ctx.Err() == nil {
 			log.Error("recording a rejection failed", "code", code, "err", err)
-		}
-		if p.cfg.Observe != nil {
-			p.cfg.Observe.Processed(string(code), r.PayloadSize, 0, time.Since(start))
 		}
 		return
 	}
@@ -60,17 +58,27 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 func (p *Pipeline) holdClaim(ctx context.Context, lost func(), id string) {
 	t := time.NewTicker(p.cfg.Lease / 3)
 	defer t.Stop()
+	renewed := p.cfg.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			ok, err := p.cfg.Ledger.Claim(ctx, id, p.cfg.Worker, p.cfg.Now(), p.cfg.Lease)
-			if err == nil && !ok {
+			switch {
+			case err == nil && ok:
+				renewed = p.cfg.Now()
+				continue
+			case err == nil:
 				p.log.Error("the claim on a bundle was lost to another worker; stopping work on it", "bundle", id)
-				lost()
-				return
+			case p.cfg.Now().Sub(renewed) < p.cfg.Lease:
+				continue // the ledger may answer again before the lease runs out
+			default:
+				// Unrenewed for a whole lease: another worker may have it now.
+				p.log.Error("the claim on a bundle could not be renewed for a whole lease; stopping work on it", "bundle", id, "err", err)
 			}
+			lost()
+			return
 		}
 	}
 }
@@ -173,7 +181,12 @@ func (p *Pipeline) advance(ctx context.Context, r *Record) error {
 		if err := p.auditState(*r, nil); err != nil {
 			return err
 		}
-		if err := p.openPayload(ctx, *r, o); err != nil {
+		// From the start again: a local file seeks, a stream is reopened.
+		if sk, ok := o.payload.(io.Seeker); ok {
+			if _, err := sk.Seek(0, io.SeekStart); err != nil {
+				return verify.AsError(err)
+			}
+		} else if err := p.openPayload(ctx, *r, o); err != nil {
 			return err
 		}
 	}
@@ -219,6 +232,14 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	if err != nil {
 		return err
 	}
+	// The files are in place; until the ledger says so they are nobody's,
+	// so any failure from here on removes them again.
+	recorded := false
+	defer func() {
+		if !recorded {
+			_ = removeTree(target)
+		}
+	}()
 	if err := syncDir(folder); err != nil {
 		return verify.AsError(err)
 	}
@@ -229,18 +250,19 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	next.PlaintextSize, next.PlaintextSHA256 = m.Plaintext.Size, m.Plaintext.SHA256
 	next.Files, next.Staging = len(res.Files), target
 	next.Code, next.Detail = "", ""
+	if err := p.cfg.Ledger.Advance(ctx, StateVerified, next, p.outboxKinds(o.journal)); err != nil {
+		return err
+	}
+	recorded = true
+	*r = next
+	if p.cfg.Observe != nil {
+		p.cfg.Observe.Processed("", m.Payload.Size, m.Plaintext.Size, p.cfg.Now().Sub(r.DetectedAt))
+	}
+	p.log.Info("bundle staged", "bundle", r.ID, "folder", r.Folder, "files", next.Files, "plaintext_size", next.PlaintextSize, "staging", target)
 	if err := p.audit(Event{Action: "decrypt", Folder: r.Folder, Bundle: r.ID, Fields: map[string]string{
 		"plaintext_size": fmt.Sprint(m.Plaintext.Size), "files": fmt.Sprint(len(res.Files)), "staging": target}}); err != nil {
 		return err
 	}
-	if err := p.cfg.Ledger.Advance(ctx, StateVerified, next, p.outboxKinds(o.journal)); err != nil {
-		return err
-	}
-	*r = next
-	if p.cfg.Observe != nil {
-		p.cfg.Observe.Processed("", m.Payload.Size, m.Plaintext.Size, time.Since(r.DetectedAt))
-	}
-	p.log.Info("bundle staged", "bundle", r.ID, "folder", r.Folder, "files", next.Files, "plaintext_size", next.PlaintextSize, "staging", target)
 	return p.auditState(*r, nil)
 }
 
@@ -253,13 +275,19 @@ func (p *Pipeline) outboxKinds(j Journal) []string {
 func (p *Pipeline) reject(ctx context.Context, r Record, code verify.Code, cause error) error {
 	var j Journal
 	if p.cfg.Journals != nil {
-		j, _ = p.cfg.Journals.Journal(ctx, r.Folder)
+		var err error
+		if j, err = p.cfg.Journals.Journal(ctx, r.Folder); err != nil {
+			return err // the bundle stays due: its handlers must be told
+		}
 	}
 	from := r.State
 	r.State, r.Outcome, r.Code, r.Detail = StateRejected, OutcomeRejected, string(code), cause.Error()
 	r.UpdatedAt = p.cfg.Now().UTC()
 	if err := p.cfg.Ledger.Advance(ctx, from, r, p.outboxKinds(j)); err != nil {
 		return err
+	}
+	if p.cfg.Observe != nil {
+		p.cfg.Observe.Processed(string(code), r.PayloadSize, 0, p.cfg.Now().Sub(r.DetectedAt))
 	}
 	p.log.Warn("bundle rejected", "bundle", r.ID, "folder", r.Folder, "name", r.Name, "code", code, "detail", cause.Error())
 	return p.auditState(r, map[string]string{"detail": cause.Error()})

@@ -18,7 +18,7 @@ import (
 // files move out to the rejected area, so the uploader can send a fixed
 // bundle under the same name; an accepted payload is removed unless
 // configured to be kept. Every step can be repeated after a crash.
-func (p *Pipeline) writeReceipt(r Record) error {
+func (p *Pipeline) writeReceipt(ctx context.Context, r Record) error {
 	rc := verify.Receipt{
 		Format:         verify.ReceiptFormat,
 		Bundle:         r.Name,
@@ -38,7 +38,7 @@ func (p *Pipeline) writeReceipt(r Record) error {
 	if err != nil {
 		return fmt.Errorf("%w: signing the receipt: %v", ErrPermanent, err)
 	}
-	err = p.store.Put(context.Background(), storePath(r.Folder, verify.ReceiptName(r.Name)), bytes.NewReader(data), int64(len(data)))
+	err = p.store.Put(ctx, storePath(r.Folder, verify.ReceiptName(r.Name)), bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if errors.Is(err, syscall.ENAMETOOLONG) || notFound(err) {
 			// An overlong name cannot carry a receipt; the handlers are
@@ -48,10 +48,10 @@ func (p *Pipeline) writeReceipt(r Record) error {
 		return err
 	}
 	if r.Outcome == OutcomeRejected {
-		return p.moveRejected(r)
+		return p.moveRejected(ctx, r)
 	}
 	if !p.cfg.KeepPayload {
-		return p.removeFile(context.Background(), r.Folder, encrypt.PayloadName(r.Name))
+		return p.removeFile(ctx, r.Folder, encrypt.PayloadName(r.Name))
 	}
 	return nil
 }
@@ -61,8 +61,7 @@ func (p *Pipeline) rejectedDir(r Record) string {
 	return filepath.Join(p.cfg.Rejected, r.Folder, r.ID)
 }
 
-func (p *Pipeline) moveRejected(r Record) error {
-	ctx := context.Background()
+func (p *Pipeline) moveRejected(ctx context.Context, r Record) error {
 	dst := p.rejectedDir(r)
 	if err := os.MkdirAll(dst, 0o700); err != nil {
 		return err

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"time"
 
 	"github.com/siirto/siirto/encrypt"
 )
@@ -14,7 +15,14 @@ func (p *Pipeline) retain(ctx context.Context) {
 		return
 	}
 	now := p.cfg.Now().UTC()
-	expired, err := p.cfg.Ledger.Expired(ctx, now.Add(-p.cfg.Retention), now.Add(-p.cfg.RejectedRetention))
+	// A retention of 0 keeps that kind of data: the zero time matches nothing.
+	cut := func(d time.Duration) time.Time {
+		if d <= 0 {
+			return time.Time{}
+		}
+		return now.Add(-d)
+	}
+	expired, err := p.cfg.Ledger.Expired(ctx, cut(p.cfg.Retention), cut(p.cfg.RejectedRetention))
 	if err != nil {
 		if ctx.Err() == nil {
 			p.log.Error("ledger: listing expired bundles failed", "err", err)

@@ -300,7 +300,7 @@ func (l *SQLite) Advance(ctx context.Context, from State, r Record, outbox []str
 // Retry implements Ledger.
 func (l *SQLite) Retry(ctx context.Context, id, code, detail string, next time.Time) error {
 	_, err := l.db.ExecContext(ctx, `UPDATE bundles SET attempts = attempts + 1, code = ?, detail = ?, next_attempt = ?
-		WHERE id = ?`, code, detail, nanos(next), id)
+		WHERE id = ? AND state IN (?, ?)`, code, detail, nanos(next), id, StateDetected, StateVerified)
 	if err != nil {
 		return fmt.Errorf("ledger: retry: %w", err)
 	}

@@ -56,11 +56,20 @@ func (p *Pipeline) openFile(ctx context.Context, folder, name string) (io.ReadCl
 	return r, info.Size, err
 }
 
+// openStream opens a file of a journal folder to read it through, with
+// no Stat first (a remote store saves a request).
+func (p *Pipeline) openStream(ctx context.Context, folder, name string) (io.ReadCloser, error) {
+	if p.local != "" {
+		return os.Open(filepath.Join(p.local, folder, name))
+	}
+	return p.store.Open(ctx, storePath(folder, name))
+}
+
 // readManifest reads a manifest and its id (the SHA-256 of the whole
 // file). It keeps at most one byte more than a manifest may have, so an
 // oversized one is refused by the parser, not held in memory.
 func (p *Pipeline) readManifest(ctx context.Context, folder, name string) ([]byte, string, error) {
-	r, _, err := p.openFile(ctx, folder, name)
+	r, err := p.openStream(ctx, folder, name)
 	if err != nil {
 		return nil, "", err
 	}
@@ -78,7 +87,7 @@ func (p *Pipeline) readManifest(ctx context.Context, folder, name string) ([]byt
 
 // readSmall reads a small file of a journal folder, or nil if it is absent.
 func (p *Pipeline) readSmall(ctx context.Context, folder, name string) ([]byte, error) {
-	r, _, err := p.openFile(ctx, folder, name)
+	r, err := p.openStream(ctx, folder, name)
 	if notFound(err) {
 		return nil, nil
 	}
@@ -100,7 +109,7 @@ func (p *Pipeline) moveOut(ctx context.Context, folder, name, dstDir string) err
 		}
 		return err
 	}
-	r, _, err := p.openFile(ctx, folder, name)
+	r, err := p.openStream(ctx, folder, name)
 	if notFound(err) {
 		return nil
 	}
@@ -108,22 +117,11 @@ func (p *Pipeline) moveOut(ctx context.Context, folder, name, dstDir string) err
 		return err
 	}
 	defer r.Close()
-	f, err := os.OpenFile(dst+".part", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	local, err := clients.NewLocal(dstDir)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(dst+".part", dst)
-	}
-	if err != nil {
-		os.Remove(dst + ".part")
+	if err := local.Put(ctx, name, r, -1); err != nil { // temp name, fsync, rename
 		return err
 	}
 	if err := p.store.Remove(ctx, storePath(folder, name)); err != nil && !notFound(err) {

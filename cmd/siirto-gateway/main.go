@@ -121,12 +121,15 @@ func (e *env) logger(c *cli.Context) (*slog.Logger, error) {
 }
 
 // open opens the data folder for a command.
-func (e *env) open(c *cli.Context) (*gateway.Gateway, error) {
+func (e *env) open(c *cli.Context) (*gateway.Gateway, error) { return e.openWith(c, os.Getenv) }
+
+// openWith opens the data folder, reading the environment through getenv.
+func (e *env) openWith(c *cli.Context, getenv func(string) string) (*gateway.Gateway, error) {
 	log, err := e.logger(c)
 	if err != nil {
 		return nil, err
 	}
-	g, err := gateway.Open(c.Context, configPath(c), os.Getenv, log)
+	g, err := gateway.Open(c.Context, configPath(c), getenv, log)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w (run `siirto-gateway init DIR` first, and give -d DIR)", err)
 	}
@@ -179,10 +182,17 @@ Endpoints: /remote.php/dav/files/<user>/<journal-folder>/ (WebDAV),
 			&cli.StringFlag{Name: "listen", Usage: "override the listen address"},
 		},
 		Action: func(c *cli.Context) error {
+			getenv := os.Getenv
 			if l := c.String("listen"); l != "" {
-				os.Setenv("SIIRTO_GATEWAY_LISTEN", l)
+				// A flag wins over the config file and the environment.
+				getenv = func(k string) string {
+					if k == "SIIRTO_GATEWAY_LISTEN" {
+						return l
+					}
+					return os.Getenv(k)
+				}
 			}
-			g, err := e.open(c)
+			g, err := e.openWith(c, getenv)
 			if err != nil {
 				return err
 			}
