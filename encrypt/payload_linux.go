@@ -205,10 +205,12 @@ func (p *linuxPayload) Finish() error {
 			p.full <- p.cur[:whole]
 		}
 		close(p.full)
+		// The writer goroutine is done with either way: a later Abort
+		// must not close p.full again.
+		p.direct = false
 		if err := <-p.done; err != nil {
 			return err
 		}
-		p.direct = false
 		if err := setDirect(p.f, false); err != nil {
 			return err
 		}

@@ -105,6 +105,7 @@ func TestPayloadWriteError(t *testing.T) {
 	if werr == nil && ferr == nil {
 		t.Fatal("writes to a closed file were not reported")
 	}
+	p.Abort() // what WriteBundle's cleanup does after a failed Finish: no panic
 	g := newPayloadFile(mustTemp(t, dir)).(*linuxPayload)
 	g.Write(chunk)
 	g.Abort()
