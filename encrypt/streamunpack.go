@@ -56,6 +56,13 @@ func StreamUnpack(ctx context.Context, t *ZipTail, src io.Reader, dir string, li
 		}
 	}()
 	in := &positionReader{r: src, hashFrom: t.tailStart, tail: sha256.New()}
+	defer func() {
+		// A failing source (a damaged or cut payload) is the fault, not
+		// the zip read from it, wherever the zip walk noticed it.
+		if err != nil && in.err != nil && !errors.Is(err, in.err) && ctx.Err() == nil {
+			err = in.err
+		}
+	}()
 	z := &zipStream{ctx: ctx, in: in, br: bufio.NewReaderSize(in, 1<<20), buf: make([]byte, 1<<20)}
 	read := make([]*ListedFile, len(t.Files))
 	res = &Unpacked{Files: []ListedFile{}}

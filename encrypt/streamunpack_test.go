@@ -239,9 +239,33 @@ func twoStored(t *testing.T) []byte {
 	})
 }
 
+// TestUnpackOverlap: two directory entries sharing one body (the
+// overlapping-entry zip bomb; archive/zip reads both) are refused by both
+// paths, from a file and from a stream.
+func TestUnpackOverlap(t *testing.T) {
+	body := []byte("the same body")
+	data := zipBytes(t, func(zw *zip.Writer) {
+		for _, n := range []string{"a", "b"} {
+			raw(t, zw, &zip.FileHeader{Name: n, Method: zip.Store, CRC32: crc32.ChecksumIEEE(body),
+				CompressedSize64: uint64(len(body)), UncompressedSize64: uint64(len(body))}, body)
+		}
+	})
+	binary.LittleEndian.PutUint32(data[centralRecord(t, data, "b")+42:], 0) // b's header is a's
+	data[30] = 'b'                                                          // and names b: only the CD says a
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Unpack(context.Background(), zr, "", Limits{}, nil); !errors.Is(err, ErrZipBomb) {
+		t.Fatalf("Unpack: %v, want ErrZipBomb", err)
+	}
+	if _, err := streamUnpack(data, "", Limits{}); !errors.Is(err, ErrZipBomb) {
+		t.Fatalf("StreamUnpack: %v, want ErrZipBomb", err)
+	}
+}
+
 // TestStreamUnpackOverlap: two directory entries sharing one local
-// header (the overlapping-entry zip bomb) are refused, though archive/zip
-// and Unpack read them.
+// header are refused before any data is read.
 func TestStreamUnpackOverlap(t *testing.T) {
 	data := twoStored(t)
 	binary.LittleEndian.PutUint32(data[centralRecord(t, data, "b")+42:], 0)
@@ -360,5 +384,38 @@ func TestReadZipTailTooLarge(t *testing.T) {
 	})
 	if _, err := ReadZipTail(bytes.NewReader(data), int64(len(data))); !errors.Is(err, ErrNoRandomAccess) {
 		t.Fatalf("%v, want ErrNoRandomAccess", err)
+	}
+}
+
+// failAfter reads n bytes of data, then fails with err.
+type failAfter struct {
+	data []byte
+	n    int
+	err  error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	k := copy(p, f.data[:min(len(f.data), f.n, len(p))])
+	f.data, f.n = f.data[k:], f.n-k
+	return k, nil
+}
+
+// TestStreamUnpackSourceFails: a source that fails in a local header is
+// reported as what it is (here the decryptor's ErrTampered), not as a
+// damaged zip.
+func TestStreamUnpackSourceFails(t *testing.T) {
+	data := twoStored(t)
+	tail, err := ReadZipTail(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int{10, 40, 60} { // in a's header, in b's, in b's body
+		_, err := StreamUnpack(context.Background(), tail, &failAfter{data: data, n: cut, err: ErrTampered}, "", Limits{}, nil)
+		if !errors.Is(err, ErrTampered) {
+			t.Errorf("source failing after %d bytes: %v, want ErrTampered", cut, err)
+		}
 	}
 }

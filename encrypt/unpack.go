@@ -3,6 +3,7 @@ package encrypt
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -49,11 +51,46 @@ func (l Limits) orDefault() Limits {
 // ratio check: only entries that expand past it are judged.
 const ratioFloor = 1 << 20
 
-// CheckZip validates a zip's central directory without reading any data:
-// entry names, symlinks, duplicates, encryption, methods and the declared
-// sizes against limits. It returns the sum of the declared sizes.
+// CheckZip validates a zip's central directory: entry names, symlinks,
+// duplicates, encryption, methods, the declared sizes against limits, and
+// that no two entries share data (it reads the local headers for that,
+// no data). It returns the sum of the declared sizes.
 func CheckZip(zr *zip.Reader, limits Limits) (int64, error) {
-	return checkEntries(zr.File, limits)
+	total, err := checkEntries(zr.File, limits)
+	if err != nil {
+		return 0, err
+	}
+	return total, checkOverlap(zr.File)
+}
+
+// checkOverlap refuses entries whose data share bytes: the overlapping-
+// entry zip bomb points many directory entries at one compressed body, so
+// that each stays within the ratio limit while the whole expands far
+// beyond the zip. (StreamUnpack's layout check refuses the same.) It
+// reads each entry's local header, as opening the entry would.
+func checkOverlap(files []*zip.File) error {
+	type span struct {
+		start, end int64
+		name       string
+	}
+	spans := make([]span, 0, len(files))
+	for _, f := range files {
+		if f.CompressedSize64 == 0 {
+			continue // shares no bytes with anything
+		}
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)
+		}
+		spans = append(spans, span{off, off + int64(f.CompressedSize64), f.Name})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for k := 1; k < len(spans); k++ {
+		if spans[k].start < spans[k-1].end {
+			return fmt.Errorf("%w: %q and %q overlap in the zip", ErrZipBomb, spans[k-1].name, spans[k].name)
+		}
+	}
+	return nil
 }
 
 // checkEntries is CheckZip over a central directory's entries, in its
