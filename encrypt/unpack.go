@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"cmp"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -399,6 +400,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// isFlateError tells a corrupt deflate stream by its type: a message
+// match would also take an I/O error whose path (an entry name the sender
+// chose) holds "flate:".
 func isFlateError(err error) bool {
-	return strings.Contains(err.Error(), "flate:")
+	var corrupt flate.CorruptInputError
+	var internal flate.InternalError
+	return errors.As(err, &corrupt) || errors.As(err, &internal)
 }

@@ -70,7 +70,7 @@ func ReadZipTail(r io.ReaderAt, size int64) (*ZipTail, error) {
 	}
 	t := &ZipTail{size: size, dirStart: dirStart, tailStart: min(dirStart, size-min(size, eocdWindow))}
 	tail := make([]byte, size-t.tailStart)
-	if _, err := r.ReadAt(tail, t.tailStart); err != nil && !(err == io.EOF && len(tail) > 0) {
+	if _, err := io.ReadFull(io.NewSectionReader(r, t.tailStart, int64(len(tail))), tail); err != nil {
 		return nil, err
 	}
 	t.tailSum = sha256.Sum256(tail)
@@ -98,7 +98,7 @@ func ReadZipTail(r io.ReaderAt, size int64) (*ZipTail, error) {
 // "baseOffset"), which is left to it: ErrNoRandomAccess.
 func findDirectory(r io.ReaderAt, size int64) (int64, error) {
 	win := make([]byte, min(size, eocdWindow))
-	if _, err := r.ReadAt(win, size-int64(len(win))); err != nil && err != io.EOF {
+	if _, err := io.ReadFull(io.NewSectionReader(r, size-int64(len(win)), int64(len(win))), win); err != nil {
 		return 0, err
 	}
 	p := -1

@@ -287,19 +287,14 @@ func decrypt(ctx context.Context, b Bundle, m *encrypt.Manifest, o Options, res 
 		// decrypting; Check judges a streamed one by its length.
 		return AsError(err)
 	}
-	c, p := r.Ciphertext(), r.Plaintext()
-	if err := compareSums(m.Payload, c.Size, c.SHA256[:]); err != nil {
+	if err := checkSums(r, m, res); err != nil {
 		return err
 	}
-	if err := compareSums(m.Plaintext, p.Size, p.SHA256[:]); err != nil {
-		return err
-	}
-	res.Decrypted = true
 	f, ok := sink.(*os.File)
 	if !ok {
 		return nil
 	}
-	zr, err := zip.NewReader(f, p.Size)
+	zr, err := zip.NewReader(f, r.Plaintext().Size)
 	// With GODEBUG=zipinsecurepath=0, archive/zip flags unsafe names but
 	// still returns a usable reader; Unpack's own name check then reports
 	// them as E_ENTRY_INVALID, so the code does not depend on the setting.

@@ -105,13 +105,18 @@ func ParseReceipt(data []byte, key ed25519.PublicKey) (*Receipt, error) {
 	return &r, nil
 }
 
+// ErrReceiptElsewhere is wrapped by For's error for a receipt that answers
+// another bundle, or an earlier version of this one (a receipt left by a
+// rejected bundle of the same name, before the new one is processed).
+var ErrReceiptElsewhere = errors.New("the receipt answers another bundle")
+
 // For checks that the receipt answers the bundle whose manifest is given
 // and, if it accepted it, that it received the payload the manifest
 // describes, byte for byte.
 func (r *Receipt) For(bundle string, manifest []byte) error {
 	sum := sha256.Sum256(manifest)
 	if r.Bundle != bundle || r.ManifestSHA256 != hex.EncodeToString(sum[:]) {
-		return Errorf(CodeReceiptInvalid, "the receipt is for another bundle or another version of %s", bundle)
+		return &Error{Code: CodeReceiptInvalid, Detail: "the receipt is for another bundle or another version of " + bundle, Err: ErrReceiptElsewhere}
 	}
 	if r.Status != ReceiptAccepted {
 		return nil

@@ -69,8 +69,6 @@ func decryptStream(ctx context.Context, payload io.ReaderAt, size int64, m *encr
 		case zipErr == nil:
 			res.Files = u.Files
 			return nil
-		case src.err != nil:
-			return AsError(src.err)
 		case verdict != nil:
 			return verdict
 		}
@@ -113,23 +111,16 @@ func checkSums(r *encrypt.Reader, m *encrypt.Manifest, res *Result) error {
 	return nil
 }
 
-// ctxReader stops a long read when ctx is cancelled, and keeps the error
-// that ended the stream (other than io.EOF): a damaged payload, not a
-// damaged zip.
+// ctxReader stops a long read when ctx is cancelled. (A damaged payload
+// fails again in the drain after a zip error: the Reader's error sticks.)
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
-	err error
 }
 
 func (c *ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
-		c.err = err
 		return 0, err
 	}
-	n, err := c.r.Read(p)
-	if err != nil && err != io.EOF {
-		c.err = err
-	}
-	return n, err
+	return c.r.Read(p)
 }

@@ -147,26 +147,42 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// countingReaderAt is countingReader for a payload read at offsets, as
-// extraction while decrypting does (the zip's end first, then all of it):
-// progress is the bytes read so far, which runs a little ahead.
+// countingReaderAt is countingReader for a payload also read at offsets,
+// as extraction while decrypting does (the zip's end first, then all of
+// it). Progress is the stretch read from the start without a gap, so a
+// jump to the end does not fill the bar, and a Read from the start after
+// a ReadAt of the header does not count the header twice.
 type countingReaderAt struct {
 	countingReader
-	ra   io.ReaderAt
-	size int64
+	ra  io.ReaderAt
+	pos int64 // where Read is
+}
+
+func (c *countingReaderAt) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.pos += int64(n)
+	c.advance(0, c.pos)
+	return n, err
 }
 
 func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.ra.ReadAt(p, off)
-	c.n = min(c.n+int64(n), c.size)
-	c.fn(c.n)
+	c.advance(off, off+int64(n))
 	return n, err
+}
+
+// advance extends the progress by [from, to) if it joins what was read.
+func (c *countingReaderAt) advance(from, to int64) {
+	if from <= c.n && to > c.n {
+		c.n = to
+		c.fn(c.n)
+	}
 }
 
 // counting wraps a payload to report progress, keeping ReadAt if it has it.
 func counting(r io.Reader, size int64, fn func(int64)) io.Reader {
 	if ra, ok := r.(io.ReaderAt); ok && size >= 0 {
-		return &countingReaderAt{countingReader: countingReader{r: r, fn: fn}, ra: ra, size: size}
+		return &countingReaderAt{countingReader: countingReader{r: r, fn: fn}, ra: ra}
 	}
 	return &countingReader{r: r, fn: fn}
 }

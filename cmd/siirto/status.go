@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -80,9 +78,6 @@ Exit status: 0 accepted, 3 rejected, 6 no receipt yet or unreachable.
 			}
 			r, err := awaitReceipt(c, store, name, manifest, key)
 			if err != nil {
-				return err
-			}
-			if err := r.For(name, manifest); err != nil {
 				return err
 			}
 			if r.Status == verify.ReceiptRejected {
@@ -169,7 +164,6 @@ func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519
 // awaitReceipt reads the receipt, waiting for it with --wait.
 func awaitReceipt(c *cli.Context, store clients.Store, name string, manifest []byte, key ed25519.PublicKey) (*verify.Receipt, error) {
 	deadline := time.Now().Add(c.Duration("timeout"))
-	sum := sha256.Sum256(manifest)
 	for {
 		r, err := store.Open(c.Context, verify.ReceiptName(name))
 		stale := false
@@ -186,8 +180,9 @@ func awaitReceipt(c *cli.Context, store clients.Store, name string, manifest []b
 			// A receipt for another manifest is an earlier bundle's of the
 			// same name (one that was rejected and sent again): the answer
 			// to this one is still to come.
-			if stale = rc.ManifestSHA256 != hex.EncodeToString(sum[:]); !stale {
-				return rc, nil
+			err = rc.For(name, manifest)
+			if stale = errors.Is(err, verify.ErrReceiptElsewhere); !stale {
+				return rc, err
 			}
 		} else if !errors.Is(err, clients.ErrNotFound) {
 			return nil, err

@@ -65,7 +65,15 @@ func TestStatus(t *testing.T) {
 
 	wantFail(t, dir, 6, verify.CodeNoReceipt, "status", "--to", to, "cohort.json")
 
-	// A receipt that arrives while siirto waits.
+	// A receipt that arrives while siirto waits, after a stale one: a
+	// rejected earlier bundle's of the same name, which must not end the wait.
+	stale := &verify.Receipt{Format: verify.ReceiptFormat, Bundle: "cohort", JournalNumber: "THL/1234/14.02.00/2023",
+		ManifestSHA256: strings.Repeat("ab", 32), Status: verify.ReceiptRejected, Code: verify.CodeTampered, Time: time.Now().UTC(), Gateway: "test"}
+	staleData, err := verify.SignReceipt(stale, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(folder, verify.ReceiptName("cohort")), staleData, 0o644)
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		gatewayReceipt(t, folder, "cohort", priv, verify.ReceiptAccepted, "", false)
