@@ -25,6 +25,7 @@ import (
 	"github.com/siirto/siirto/gateway"
 	"github.com/siirto/siirto/gateway/notify"
 	"github.com/siirto/siirto/internal/testserver"
+	"github.com/siirto/siirto/verify"
 )
 
 const (
@@ -124,11 +125,20 @@ type gw struct {
 	hook *webhookSink
 }
 
-func newGateway(t testing.TB, extraEnv ...string) *gw {
+func newGateway(t testing.TB, extraEnv ...string) *gw { return newWorker(t, nil, extraEnv...) }
+
+// newWorker makes a gateway; with first, a further worker beside it: the
+// same keys (copied before the journal is opened, so the receipt key it
+// publishes is the shared one) and the same mail and webhook receivers.
+func newWorker(t testing.TB, first *gw, extraEnv ...string) *gw {
 	t.Helper()
 	g := &gw{t: t, dir: filepath.Join(t.TempDir(), "gw")}
-	g.mail = testserver.SMTPSink(t)
-	g.hook = newWebhookSink(t)
+	if first != nil {
+		g.mail, g.hook = first.mail, first.hook
+	} else {
+		g.mail = testserver.SMTPSink(t)
+		g.hook = newWebhookSink(t)
+	}
 	secret := filepath.Join(t.TempDir(), "webhook.secret")
 	if err := os.WriteFile(secret, g.hook.secret, 0o600); err != nil {
 		t.Fatal(err)
@@ -139,6 +149,17 @@ func newGateway(t testing.TB, extraEnv ...string) *gw {
 		"SIIRTO_GATEWAY_WEBHOOK_URL="+g.hook.URL, "SIIRTO_GATEWAY_WEBHOOK_SECRET_FILE="+secret)
 	g.env = append(g.env, extraEnv...)
 	g.run("init", "--listen", "127.0.0.1:0", g.dir)
+	if first != nil {
+		for _, f := range []string{"keys/gateway.pub", "keys/gateway.sec", "keys/receipt.key", "keys/receipt-key.pub", "secrets/key-passphrase"} {
+			data, err := os.ReadFile(filepath.Join(first.dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(g.dir, f), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	pass := filepath.Join(t.TempDir(), "alice.pass")
 	if err := os.WriteFile(pass, []byte("alice-password-123\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -503,8 +524,8 @@ func decrypting(dir string) bool {
 }
 
 // TestPostgresLedger: the same gateway with its ledger in PostgreSQL
-// (ledger_url): a bundle sent over HTTP is staged and receipted, and a
-// restart of the gateway continues from the shared ledger.
+// (ledger_url): a bundle sent over HTTP is staged and receipted, and after
+// a restart the gateway continues from the same ledger.
 func TestPostgresLedger(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end with PostgreSQL")
@@ -532,11 +553,22 @@ func TestPostgresLedger(t *testing.T) {
 		t.Errorf("an SQLite ledger was made beside PostgreSQL (%v)", err)
 	}
 	g.stop()
+	// A bundle that arrives while the gateway is down is taken after the
+	// restart, which continues from the same ledger.
+	if o, err := siirto(t, "--quiet", "encrypt", "--name", "second", "--recipient", filepath.Join(g.dir, "keys", "gateway.pub"),
+		"--journal", filepath.Join(g.dir, "inbox", folder, "journal_number.txt"), "--out", filepath.Join(g.dir, "inbox", folder), data); err != nil {
+		t.Fatalf("encrypt: %v %s", err, o)
+	}
+	g.start()
+	if bs := g.waitState("receipted", 2, 30*time.Second); len(bs) != 2 {
+		t.Fatalf("%+v", bs)
+	}
+	g.stop()
 	if out := g.run("-d", g.dir, "audit", "verify"); !strings.Contains(out, "audit log OK") {
 		t.Fatal(out)
 	}
-	if hooks, _ := g.hook.deliveries(); len(hooks) != 1 {
-		t.Fatalf("%d webhook deliveries", len(hooks))
+	if hooks, _ := g.hook.deliveries(); len(hooks) != 2 {
+		t.Fatalf("%d webhook deliveries for 2 bundles", len(hooks))
 	}
 }
 
@@ -574,22 +606,11 @@ func workerSet(t *testing.T, pg *testserver.PG, srv *testserver.S3Server, n int,
 		"SIIRTO_GATEWAY_INBOX_REGION=" + srv.Region}, extra...)
 	var gs []*gw
 	for i := range n {
-		g := newGateway(t, append(shared, fmt.Sprintf("SIIRTO_GATEWAY_WORKER=w%d", i+1))...)
+		var first *gw
 		if i > 0 {
-			first := gs[0]
-			g.mail, g.hook = first.mail, first.hook
-			g.env = append(g.env, "SIIRTO_GATEWAY_SMTP_ADDR="+first.mail.Addr, "SIIRTO_GATEWAY_WEBHOOK_URL="+first.hook.URL)
-			for _, f := range []string{"keys/gateway.pub", "keys/gateway.sec", "keys/receipt.key", "keys/receipt-key.pub", "secrets/key-passphrase"} {
-				data, err := os.ReadFile(filepath.Join(first.dir, f))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(g.dir, f), data, 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
+			first = gs[0]
 		}
-		gs = append(gs, g)
+		gs = append(gs, newWorker(t, first, append(shared, fmt.Sprintf("SIIRTO_GATEWAY_WORKER=w%d", i+1))...))
 	}
 	return gs
 }
@@ -684,15 +705,34 @@ func runWorkers(t *testing.T, pg *testserver.PG, workers, n int) {
 	if msgs := gs[0].mail.WaitMessages(t, n); len(msgs) != n {
 		t.Fatalf("%d mails for %d bundles", len(msgs), n)
 	}
-	receipts := 0
-	list, _ := store.List(ctx, "")
-	for _, f := range list {
-		if strings.HasSuffix(f.Name, ".receipt.json") {
-			receipts++
-		}
+	// Every receipt in S3 verifies with the key the journal folder
+	// publishes, and answers its bundle.
+	keyFile, err := store.Open(ctx, "receipt-key.pub")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if receipts != n {
-		t.Fatalf("%d receipts in S3 for %d bundles", receipts, n)
+	pemData, _ := io.ReadAll(keyFile)
+	keyFile.Close()
+	pub, err := verify.ParseReceiptKey(pemData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		name := fmt.Sprintf("extract%03d", i)
+		rf, err := store.Open(ctx, verify.ReceiptName(name))
+		if err != nil {
+			t.Fatalf("no receipt in S3 for %s: %v", name, err)
+		}
+		data, _ := io.ReadAll(rf)
+		rf.Close()
+		rc, err := verify.ParseReceipt(data, pub)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		manifest, _ := os.ReadFile(filepath.Join(src, name+".json"))
+		if err := rc.For(name, manifest); err != nil || rc.Status != verify.ReceiptAccepted {
+			t.Fatalf("%s: %+v %v", name, rc, err)
+		}
 	}
 	t.Logf("%d workers: %d of them staged bundles", workers, busy)
 }
