@@ -25,9 +25,15 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 	// The claim is renewed while the work goes on, so a bundle that takes
 	// longer than the lease is not taken over; if it is lost all the same
 	// (this worker stalled past its lease), the work stops.
+	// The renewer is joined before Release, so no renewal can land after
+	// the claim is given up (and nothing outlives this call).
 	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	go p.holdClaim(ctx, stop, r.ID)
+	id, held, claimed := r.ID, make(chan struct{}), p.cfg.Now()
+	go func() {
+		defer close(held)
+		p.holdClaim(ctx, stop, id, claimed)
+	}()
+	defer func() { stop(); <-held }()
 	// Another worker may have moved the bundle on between Due and Claim:
 	// work from what the ledger says now.
 	if r, err = p.cfg.Ledger.Get(ctx, r.ID); err != nil || (r.State != StateDetected && r.State != StateVerified) {
@@ -53,12 +59,11 @@ func (p *Pipeline) process(ctx context.Context, r Record) {
 	}
 }
 
-// holdClaim renews the claim on id every third of the lease until ctx
-// ends; it calls lost if another worker has taken the bundle over.
-func (p *Pipeline) holdClaim(ctx context.Context, lost func(), id string) {
+// holdClaim renews the claim on id (last renewed at renewed) every
+// third of the lease until ctx ends; it calls lost if another worker has taken the bundle over.
+func (p *Pipeline) holdClaim(ctx context.Context, lost func(), id string, renewed time.Time) {
 	t := time.NewTicker(p.cfg.Lease / 3)
 	defer t.Stop()
-	renewed := p.cfg.Now()
 	for {
 		select {
 		case <-ctx.Done():
