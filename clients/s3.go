@@ -164,6 +164,27 @@ func NewS3(ctx context.Context, bucket, prefix string, o S3Options) (*S3, error)
 	return &S3{c: c, bucket: bucket, prefix: prefix, partSize: o.PartSize, concurrency: o.Concurrency, keepPartial: o.KeepPartial, noResume: o.NoResume}, nil
 }
 
+// S3Access is where an S3 store points and with which keys: what another
+// S3 client (the gateway's MinIO event listener) needs to reach the same
+// objects.
+type S3Access struct {
+	Endpoint    string // "" for AWS
+	Region      string
+	Bucket      string
+	Prefix      string // "" or ending in "/"
+	Credentials aws.Credentials
+}
+
+// Access returns the store's endpoint, bucket, prefix and current keys.
+func (s *S3) Access(ctx context.Context) (S3Access, error) {
+	o := s.c.Options()
+	creds, err := o.Credentials.Retrieve(ctx)
+	if err != nil {
+		return S3Access{}, fmt.Errorf("%w: no S3 credentials: %v", ErrAuth, err)
+	}
+	return S3Access{Endpoint: aws.ToString(o.BaseEndpoint), Region: o.Region, Bucket: s.bucket, Prefix: s.prefix, Credentials: creds}, nil
+}
+
 // key turns a store path into an object key ("" is the root, the prefix),
 // refusing paths that are not plain and relative.
 func (s *S3) key(p string) (string, error) {

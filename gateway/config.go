@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,17 @@ type InboxConfig struct {
 	Endpoint     string `toml:"endpoint"`      // S3-compatible server; keys from the AWS chain
 	Region       string `toml:"region"`
 	Profile      string `toml:"profile"`
+	// Events wake the pipeline between listings: "webhook" serves POST
+	// /events/s3 for S3 event notifications, "minio" listens with MinIO's
+	// bucket-notification API. The listing every poll interval always runs.
+	Events []string `toml:"events"`
+	// EventsTokenFile holds a token that event senders must present as
+	// "Authorization: Bearer TOKEN" (MinIO's webhook auth_token).
+	EventsTokenFile string `toml:"events_token_file"`
 }
+
+// has reports whether events from source are configured.
+func (c InboxConfig) has(source string) bool { return slices.Contains(c.Events, source) }
 
 // LimitsConfig bounds what one bundle may expand to.
 type LimitsConfig struct {
@@ -240,6 +251,16 @@ func (c Config) check() error {
 	}
 	if c.RetentionDays < 0 || c.RejectedRetentionDays < 0 {
 		return errors.New("retention_days and rejected_retention_days are days to keep data, 0 for ever; not negative")
+	}
+	for _, e := range c.Inbox.Events {
+		switch {
+		case e == EventsWebhook:
+		case e == EventsMinIO && strings.HasPrefix(c.Inbox.URL, "s3://"):
+		case e == EventsMinIO:
+			return errors.New(`inbox.events "minio" needs an S3 inbox: inbox.url = "s3://bucket/prefix"`)
+		default:
+			return fmt.Errorf("inbox.events %q: use %q or %q", e, EventsWebhook, EventsMinIO)
+		}
 	}
 	switch c.Lang {
 	case "fi", "sv", "en":

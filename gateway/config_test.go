@@ -44,6 +44,8 @@ func TestConfigRefuses(t *testing.T) {
 		"listen = \"127.0.0.1:1\"\ntls_cert = \"c.pem\"\n": "go together",
 		"lisen = \"127.0.0.1:1\"\n":                        "unknown setting",
 		"lang = \"de\"\n":                                  "use fi, sv or en",
+		"[inbox]\nevents = [\"sqs\"]\n":                    "use \"webhook\" or \"minio\"",
+		"[inbox]\nevents = [\"minio\"]\n":                  "needs an S3 inbox",
 	} {
 		_, err := LoadConfig(writeConfig(t, text), noEnv)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -23,6 +23,7 @@ type metrics struct {
 	bans       prometheus.Counter
 	uploads    prometheus.Counter
 	uploadSize prometheus.Counter
+	events     *prometheus.CounterVec
 }
 
 func newMetrics(ledger inbox.Ledger) *metrics {
@@ -45,8 +46,11 @@ func newMetrics(ledger inbox.Ledger) *metrics {
 		bans:       prometheus.NewCounter(prometheus.CounterOpts{Name: "siirto_bans_total", Help: "Addresses banned after repeated login failures."}),
 		uploads:    prometheus.NewCounter(prometheus.CounterOpts{Name: "siirto_uploads_total", Help: "Files stored through the embedded WebDAV."}),
 		uploadSize: prometheus.NewCounter(prometheus.CounterOpts{Name: "siirto_upload_bytes_total", Help: "Bytes stored through the embedded WebDAV."}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "siirto_inbox_events_total", Help: "S3 event notifications received, by source (webhook, minio).",
+		}, []string{"source"}),
 	}
-	m.reg.MustRegister(m.processed, m.payload, m.plaintext, m.duration, m.latency, m.logins, m.bans, m.uploads, m.uploadSize,
+	m.reg.MustRegister(m.processed, m.payload, m.plaintext, m.duration, m.latency, m.logins, m.bans, m.uploads, m.uploadSize, m.events,
 		stateCollector{ledger: ledger, desc: prometheus.NewDesc("siirto_bundles", "Bundles in the ledger by state.", []string{"state"}, nil)},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +35,8 @@ type server struct {
 	mailer   *notify.Mailer
 	webhook  *notify.Webhook
 	token    string
+	// eventsToken, when set, is what S3 event senders must present.
+	eventsToken string
 }
 
 // Serve runs the gateway until ctx ends: the HTTP endpoints and the
@@ -62,6 +62,9 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 	store, err := g.inboxStore(ctx)
 	if err != nil {
 		return err
+	}
+	if s.eventsToken, err = readSecret(g.cfg.path(g.cfg.Inbox.EventsTokenFile)); g.cfg.Inbox.EventsTokenFile != "" && err != nil {
+		return fmt.Errorf("inbox events token: %w", err)
 	}
 	limits := encrypt.Limits{MaxEntries: g.cfg.Limits.MaxEntries, MaxSize: g.cfg.Limits.MaxSize, MaxRatio: g.cfg.Limits.MaxRatio}
 	s.pipeline, err = inbox.New(inbox.Config{
@@ -90,6 +93,9 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.api(mux)
+	if g.cfg.Inbox.has(EventsWebhook) {
+		mux.HandleFunc("POST "+eventsPath, s3Events(s.eventsToken, s.metrics.events.WithLabelValues(EventsWebhook).Inc, s.pipeline.Poke))
+	}
 
 	ln, err := net.Listen("tcp", g.cfg.Listen)
 	if err != nil {
@@ -127,6 +133,12 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	if g.cfg.Inbox.has(EventsMinIO) {
+		if err := s.listenMinIO(runCtx, store); err != nil {
+			_ = srv.Close()
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	runErr := make(chan error, 1)
 	wg.Add(2)
@@ -341,8 +353,7 @@ func (d davAccounts) Folders(ctx context.Context, user string) ([]dav.Folder, er
 // staffOnly guards the staff API with the bearer token.
 func (s *server) staffOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if s.token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+		if s.token == "" || !bearer(r, s.token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="siirto-staff"`)
 			http.Error(w, "a staff token is needed", http.StatusUnauthorized)
 			return

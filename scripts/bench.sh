@@ -12,6 +12,8 @@
 #   BENCH_DIR=/tmp       where the temporary files go (they are removed)
 #   GATEWAY_SIZE=2GiB    the bundle the gateway stages (cmd/siirto-gateway BenchmarkGatewayStage)
 #   GATEWAY_COUNT=500    small bundles uploaded back to back (BenchmarkGatewayMany)
+#   WORKERS_COUNT=300    bundles for 1, 2 and 3 workers on PostgreSQL and MinIO (BenchmarkGatewayWorkers)
+#   EVENTS_COUNT=100     bundles for the latency with S3 events on and off (BenchmarkGatewayEvents)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -110,9 +112,19 @@ while read -r line; do
 done < <(grep -E 'BELOW target|OVER target' "$work/gateway.txt" || true)
 
 echo
+echo "== gateway on PostgreSQL and MinIO: ${WORKERS_COUNT:-300} bundles with 1, 2 and 3 workers; latency with S3 events on and off"
+SIIRTO_BENCH_WORKERS_COUNT="${WORKERS_COUNT:-300}" SIIRTO_BENCH_EVENTS_COUNT="${EVENTS_COUNT:-100}" \
+  go test -run '^$' -bench 'Gateway(Workers|Events)' -benchtime 1x -timeout 60m ./cmd/siirto-gateway \
+  | grep '^bench:' | tee "$work/workers.txt" || true
+if ! grep -q 'gateway-workers scaling' "$work/workers.txt" || [ "$(grep -c 'gateway-events' "$work/workers.txt")" != 2 ]; then
+  failed+=("gateway worker and event benchmarks (go test -bench 'Gateway(Workers|Events)' ./cmd/siirto-gateway)")
+fi
+
+echo
 echo "== summary: SIZE=$SIZE RUNS=$RUNS RSS_SIZES=$RSS_SIZES"
 grep -E '((meets|BELOW) target|^info: [a-z]+/ceiling.*)$' "$work/throughput.txt" || true
 grep -E 'target' "$work/upload.txt" "$work/gateway.txt" 2>/dev/null | sed 's/^[^:]*://' || true
+grep -E 'scaling|gateway-events' "$work/workers.txt" 2>/dev/null || true
 for line in "${rss[@]}"; do
   echo "$line"
 done

@@ -174,15 +174,7 @@ func BenchmarkGatewayMany(b *testing.B) {
 	work := b.TempDir()
 	zipPath := filepath.Join(work, "small.zip")
 	writeRandomZip(b, zipPath, 1<<20)
-	pkFile, err := os.Open(filepath.Join(g.dir, "keys", "gateway.pub"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	pk, err := encrypt.ParsePublicKey(pkFile)
-	pkFile.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	pk := g.publicKey()
 	ctx := context.Background()
 	for i := range count {
 		if _, err := encrypt.WriteBundle(ctx, encrypt.BundleOptions{Name: fmt.Sprintf("b%04d", i), JournalNumber: journal,

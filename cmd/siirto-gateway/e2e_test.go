@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -20,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siirto/siirto/clients"
-	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/gateway"
 	"github.com/siirto/siirto/gateway/notify"
 	"github.com/siirto/siirto/internal/testserver"
@@ -588,7 +585,7 @@ func TestWorkersOnS3AndPostgres(t *testing.T) {
 
 // s3Env points the AWS credential chain of the test and its children at
 // the test server's keys, and nothing else.
-func s3Env(t *testing.T, srv *testserver.S3Server) {
+func s3Env(t testing.TB, srv *testserver.S3Server) {
 	none := filepath.Join(t.TempDir(), "no-aws-config")
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID": srv.AccessKey, "AWS_SECRET_ACCESS_KEY": srv.SecretKey, "AWS_SESSION_TOKEN": "",
@@ -600,10 +597,8 @@ func s3Env(t *testing.T, srv *testserver.S3Server) {
 
 // workerSet makes n gateways sharing a PostgreSQL database, an S3 inbox,
 // the keys of the first, and its mail and webhook receivers.
-func workerSet(t *testing.T, pg *testserver.PG, srv *testserver.S3Server, n int, extra ...string) []*gw {
-	shared := append([]string{"SIIRTO_GATEWAY_LEDGER_URL=" + pg.NewDatabase(), "SIIRTO_GATEWAY_POLL=200ms",
-		"SIIRTO_GATEWAY_INBOX_URL=s3://" + srv.Bucket + "/inbox/", "SIIRTO_GATEWAY_INBOX_ENDPOINT=" + srv.Endpoint,
-		"SIIRTO_GATEWAY_INBOX_REGION=" + srv.Region}, extra...)
+func workerSet(t testing.TB, pg *testserver.PG, srv *testserver.S3Server, n int, extra ...string) []*gw {
+	shared := append(append([]string{"SIIRTO_GATEWAY_LEDGER_URL=" + pg.NewDatabase(), "SIIRTO_GATEWAY_POLL=200ms"}, s3InboxEnv(srv)...), extra...)
 	var gs []*gw
 	for i := range n {
 		var first *gw
@@ -620,59 +615,13 @@ func runWorkers(t *testing.T, pg *testserver.PG, workers, n int) {
 	s3Env(t, srv)
 	gs := workerSet(t, pg, srv, workers)
 	ctx := context.Background()
-	store, err := clients.OpenWith(ctx, "s3://"+srv.Bucket+"/inbox/"+folder+"/", clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Bundles as a controller's siirto encrypt writes them.
-	src := t.TempDir()
-	zipPath := filepath.Join(src, "in.zip")
-	zf, _ := os.Create(zipPath)
-	zw := zip.NewWriter(zf)
-	w, _ := zw.Create("rows.csv")
-	w.Write(bytes.Repeat([]byte("1;1970;C50\n"), 5000))
-	zw.Close()
-	zf.Close()
-	pkf, _ := os.Open(filepath.Join(gs[0].dir, "keys", "gateway.pub"))
-	pk, err := encrypt.ParsePublicKey(pkf)
-	pkf.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		if _, err := encrypt.WriteBundle(ctx, encrypt.BundleOptions{Name: fmt.Sprintf("extract%03d", i), JournalNumber: journal,
-			Zip: zipPath, Recipients: []encrypt.PublicKey{pk}, OutDir: src, Tool: encrypt.Tool{Name: "siirto-test", Version: "1"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	store := s3Folder(t, srv)
+	src, names := makeBundles(t, gs[0], "extract", n, 55000)
 	for _, g := range gs {
 		g.start()
 	}
 	// Uploaded concurrently, eight at a time, each payload before its manifest.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			name := fmt.Sprintf("extract%03d", i)
-			for _, f := range []string{name + ".c4gh", name + ".json"} {
-				data, _ := os.ReadFile(filepath.Join(src, f))
-				if err := store.Put(ctx, f, bytes.NewReader(data), int64(len(data))); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	uploadBundles(t, store, src, names, 8, 0)
 	bs := gs[0].waitState("receipted", n, 3*time.Minute)
 	for _, g := range gs {
 		g.stop()
@@ -717,8 +666,7 @@ func runWorkers(t *testing.T, pg *testserver.PG, workers, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range n {
-		name := fmt.Sprintf("extract%03d", i)
+	for _, name := range names {
 		rf, err := store.Open(ctx, verify.ReceiptName(name))
 		if err != nil {
 			t.Fatalf("no receipt in S3 for %s: %v", name, err)
@@ -778,10 +726,7 @@ func TestWorkerKilledMidBundle(t *testing.T) {
 		t.Fatalf("encrypt: %v %s", err, o)
 	}
 	ctx := context.Background()
-	store, err := clients.OpenWith(ctx, "s3://"+srv.Bucket+"/inbox/"+folder+"/", clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := s3Folder(t, srv)
 	g1.start()
 	for _, name := range []string{"big.c4gh", "big.json"} {
 		r, _ := os.Open(filepath.Join(out, name))

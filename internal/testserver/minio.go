@@ -1,12 +1,17 @@
 package testserver
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // MinIOBin is where scripts/tools.sh installs MinIO, relative to the
@@ -27,13 +32,21 @@ const (
 //
 // It makes no outbound connection: no update check, no call-home, no
 // console.
-func MinIO(t testing.TB) *S3Server {
+func MinIO(t testing.TB) *S3Server { return MinIOWith(t, S3Options{}) }
+
+// MinIOWith starts MinIO as MinIO does, with o: an EventWebhook is
+// MinIO's webhook target PRIMARY, and the bucket sends it every object
+// created (MinIO's listen API is not used: it delivers nothing in current
+// builds).
+func MinIOWith(t testing.TB, o S3Options) *S3Server {
 	t.Helper()
 	find := func() (string, error) { return findTool(MinIOBin, "minio") }
-	return launch(t, "minio", find, minioInstallHint, startMinIO)
+	return launch(t, "minio", find, minioInstallHint, func(t testing.TB, bin, dir string) (*S3Server, error) {
+		return startMinIO(t, bin, dir, o)
+	})
 }
 
-func startMinIO(t testing.TB, bin, dir string) (*S3Server, error) {
+func startMinIO(t testing.TB, bin, dir string, o S3Options) (*S3Server, error) {
 	root := filepath.Join(dir, "data")
 	for _, d := range []string{filepath.Join(dir, "certs"), root} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -70,12 +83,30 @@ func startMinIO(t testing.TB, bin, dir string) (*S3Server, error) {
 		"MINIO_UPDATE=off",          // no update checks
 		"MINIO_CALLHOME_ENABLE=off", // no diagnostics sent home
 	)
+	if o.EventWebhook != "" {
+		cmd.Env = append(cmd.Env, "MINIO_NOTIFY_WEBHOOK_ENABLE_PRIMARY=on", "MINIO_NOTIFY_WEBHOOK_ENDPOINT_PRIMARY="+o.EventWebhook)
+	}
 	s, err := spawn("minio", dir, "", cmd)
 	if err != nil {
 		return nil, err
 	}
 	if err := s3s.ready(s, minioReady); err != nil {
 		return nil, err
+	}
+	if o.EventWebhook != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), startWait)
+		defer cancel()
+		_, err := s3s.Client().PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+			Bucket: &s3s.Bucket,
+			NotificationConfiguration: &types.NotificationConfiguration{QueueConfigurations: []types.QueueConfiguration{{
+				QueueArn: aws.String("arn:minio:sqs::PRIMARY:webhook"),
+				Events:   []types.Event{types.EventS3ObjectCreated},
+			}}},
+		})
+		if err != nil {
+			_ = s.stop()
+			return nil, fmt.Errorf("minio: bucket notifications: %v\n%s", err, s.logTail())
+		}
 	}
 	s.stopAtCleanup(t, s3s.Endpoint)
 	return s3s, nil

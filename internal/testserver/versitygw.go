@@ -36,13 +36,28 @@ type S3Server struct {
 // S3 starts versitygw for the test with an empty bucket, stopped by
 // t.Cleanup. With -short it skips. If versitygw is not installed it fails
 // the test with a message naming scripts/tools.sh.
-func S3(t testing.TB) *S3Server {
-	t.Helper()
-	find := func() (string, error) { return findTool(VersityGWBin, "versitygw") }
-	return launch(t, "versitygw", find, s3InstallHint, startS3)
+func S3(t testing.TB) *S3Server { return S3With(t, S3Options{}) }
+
+// S3Options start an S3 server with more than the defaults.
+type S3Options struct {
+	// EventWebhook, when set, is where the server posts an S3 event
+	// notification for every object written (versitygw's
+	// --event-webhook-url; MinIO's webhook target, set on the bucket).
+	// versitygw posts a test event at start and refuses to start if
+	// nothing listens there.
+	EventWebhook string
 }
 
-func startS3(t testing.TB, bin, dir string) (*S3Server, error) {
+// S3With starts versitygw as S3 does, with o.
+func S3With(t testing.TB, o S3Options) *S3Server {
+	t.Helper()
+	find := func() (string, error) { return findTool(VersityGWBin, "versitygw") }
+	return launch(t, "versitygw", find, s3InstallHint, func(t testing.TB, bin, dir string) (*S3Server, error) {
+		return startS3(t, bin, dir, o)
+	})
+}
+
+func startS3(t testing.TB, bin, dir string, o S3Options) (*S3Server, error) {
 	root := filepath.Join(dir, "root")
 	if err := os.Mkdir(root, 0o700); err != nil {
 		return nil, err
@@ -59,8 +74,11 @@ func startS3(t testing.TB, bin, dir string) (*S3Server, error) {
 		Region:    "us-east-1",
 		Root:      root,
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprintf("127.0.0.1:%d", port), "--quiet",
-		"--health", s3Health, "posix", root)
+	args := []string{"--port", fmt.Sprintf("127.0.0.1:%d", port), "--quiet", "--health", s3Health}
+	if o.EventWebhook != "" {
+		args = append(args, "--event-webhook-url", o.EventWebhook)
+	}
+	cmd := exec.Command(bin, append(args, "posix", root)...)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s3s.AccessKey, "ROOT_SECRET_KEY="+s3s.SecretKey)
 	s, err := spawn("versitygw", dir, "", cmd)
 	if err != nil {
