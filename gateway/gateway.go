@@ -49,6 +49,9 @@ func Open(ctx context.Context, cfgPath string, env func(string) string, log *slo
 	if err := os.MkdirAll(cfg.stateDir(), 0o700); err != nil {
 		return nil, err
 	}
+	// With a PostgreSQL ledger the accounts live in the same database, so
+	// that every worker (and every admin command) sees the same journals,
+	// users and sender keys; otherwise both are SQLite files in state/.
 	if cfg.LedgerURL != "" {
 		dsn := cfg.LedgerURL
 		if strings.HasPrefix(dsn, "file:") {
@@ -59,12 +62,18 @@ func Open(ctx context.Context, cfgPath string, env func(string) string, log *slo
 		if g.ledger, err = inbox.OpenPostgres(ctx, dsn); err != nil {
 			return nil, err
 		}
-	} else if g.ledger, err = inbox.OpenSQLite(ctx, filepath.Join(cfg.stateDir(), "ledger.db")); err != nil {
-		return nil, err
-	}
-	if g.accounts, err = accounts.Open(ctx, filepath.Join(cfg.stateDir(), "accounts.db")); err != nil {
-		g.Close()
-		return nil, err
+		if g.accounts, err = accounts.OpenPostgres(ctx, dsn); err != nil {
+			g.Close()
+			return nil, err
+		}
+	} else {
+		if g.ledger, err = inbox.OpenSQLite(ctx, filepath.Join(cfg.stateDir(), "ledger.db")); err != nil {
+			return nil, err
+		}
+		if g.accounts, err = accounts.Open(ctx, filepath.Join(cfg.stateDir(), "accounts.db")); err != nil {
+			g.Close()
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.auditPath()), 0o700); err != nil {
 		g.Close()

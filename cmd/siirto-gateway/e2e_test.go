@@ -161,7 +161,11 @@ func newWorker(t testing.TB, first *gw, extraEnv ...string) *gw {
 	if err := os.WriteFile(pass, []byte("alice-password-123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g.run("-d", g.dir, "journal", "add", journal, "--user", "alice", "--password-file", pass, "--lang", "fi")
+	// Further workers share the accounts in PostgreSQL: the journal and
+	// its uploader are there already.
+	if first == nil {
+		g.run("-d", g.dir, "journal", "add", journal, "--user", "alice", "--password-file", pass, "--lang", "fi")
+	}
 	return g
 }
 
