@@ -76,6 +76,11 @@ type Config struct {
 	// prefix where uploads already land.
 	Inbox InboxConfig `toml:"inbox"`
 
+	// Staging, when its URL is set, is where staged bundles go instead of
+	// DIR/staging: an S3 prefix (or any store siirto upload takes), each
+	// bundle packed again and encrypted to the handlers' keys.
+	Staging StagingConfig `toml:"staging"`
+
 	Limits  LimitsConfig  `toml:"limits"`
 	Ban     BanConfig     `toml:"ban"`
 	SMTP    SMTPConfig    `toml:"smtp"`
@@ -100,6 +105,18 @@ type InboxConfig struct {
 	// EventsTokenFile holds a token that event senders must present as
 	// "Authorization: Bearer TOKEN" (MinIO's webhook auth_token).
 	EventsTokenFile string `toml:"events_token_file"`
+}
+
+// StagingConfig is a staging store: verified bundles are written there as
+// siirto bundles encrypted to Recipients, so that they are encrypted at
+// rest, and the plaintext extracted under DIR/staging is removed.
+type StagingConfig struct {
+	URL      string `toml:"url"`
+	Endpoint string `toml:"endpoint"` // S3-compatible server; keys from the AWS chain
+	Region   string `toml:"region"`
+	Profile  string `toml:"profile"`
+	// Recipients are the handlers' Crypt4GH public key files.
+	Recipients []string `toml:"recipients"`
 }
 
 // has reports whether events from source are configured.
@@ -261,6 +278,9 @@ func (c Config) check() error {
 		default:
 			return fmt.Errorf("inbox.events %q: use %q or %q", e, EventsWebhook, EventsMinIO)
 		}
+	}
+	if c.Staging.URL != "" && len(c.Staging.Recipients) == 0 {
+		return errors.New("staging.url needs staging.recipients: the handlers' Crypt4GH public keys, which staged bundles are encrypted to")
 	}
 	switch c.Lang {
 	case "fi", "sv", "en":

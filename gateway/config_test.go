@@ -46,6 +46,7 @@ func TestConfigRefuses(t *testing.T) {
 		"lang = \"de\"\n":                                  "use fi, sv or en",
 		"[inbox]\nevents = [\"sqs\"]\n":                    "use \"webhook\" or \"minio\"",
 		"[inbox]\nevents = [\"minio\"]\n":                  "needs an S3 inbox",
+		"[staging]\nurl = \"s3://b/staging/\"\n":           "needs staging.recipients",
 	} {
 		_, err := LoadConfig(writeConfig(t, text), noEnv)
 		if err == nil || !strings.Contains(err.Error(), want) {

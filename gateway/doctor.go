@@ -33,8 +33,8 @@ const (
 
 // Doctor checks what the gateway needs to run: the data folder and its
 // permissions, the keys and their passphrase, the databases, the audit
-// log, free space, the TLS certificate, the mail server and webhook, and
-// the clock. It changes nothing and sends nothing.
+// log, the remote inbox and staging store, free space, the TLS
+// certificate, the mail server and webhook, and the clock. It changes nothing and sends nothing.
 func (g *Gateway) Doctor(ctx context.Context) []Check {
 	var out []Check
 	add := func(name, status, format string, args ...any) {
@@ -100,6 +100,26 @@ func (g *Gateway) Doctor(ctx context.Context) []Check {
 		add("audit log", CheckFail, "%v", err)
 	} else {
 		add("audit log", CheckOK, "%d entries, chain intact", n)
+	}
+
+	// The remote inbox and the staging store answer, and can be listed.
+	if c.Inbox.URL != "" {
+		if store, err := g.inboxStore(ctx); err != nil {
+			add("inbox", CheckFail, "%v", err)
+		} else if list, err := store.List(ctx, ""); err != nil {
+			add("inbox", CheckFail, "%s: %v", c.Inbox.URL, err)
+		} else {
+			add("inbox", CheckOK, "%s answers: %d journal folders", c.Inbox.URL, len(list))
+		}
+	}
+	if c.Staging.URL != "" {
+		if store, to, url, err := g.stagingStore(ctx); err != nil {
+			add("staging store", CheckFail, "%v", err)
+		} else if _, err := store.List(ctx, ""); err != nil {
+			add("staging store", CheckFail, "%s: %v", url, err)
+		} else {
+			add("staging store", CheckOK, "%s answers; bundles are encrypted to %d handler key(s)", url, len(to))
+		}
 	}
 
 	// Space in staging.

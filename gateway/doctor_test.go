@@ -56,3 +56,29 @@ func TestDoctor(t *testing.T) {
 }
 
 func auditEntry(action string) audit.Entry { return audit.Entry{Actor: "test", Action: action} }
+
+// TestDoctorStores: a remote inbox and a staging store that answer pass;
+// one that does not fails, naming it.
+func TestDoctorStores(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gw")
+	res, err := Init(dir, InitOptions{Config: Defaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := t.TempDir()
+	os.Mkdir(filepath.Join(inbox, "THL_1_2023"), 0o700)
+	env := map[string]string{
+		"SIIRTO_GATEWAY_INBOX_URL":          "file://" + inbox + "/",
+		"SIIRTO_GATEWAY_STAGING_URL":        "file://" + filepath.Join(t.TempDir(), "missing") + "/",
+		"SIIRTO_GATEWAY_STAGING_RECIPIENTS": filepath.Join(dir, "keys", "gateway.pub"),
+	}
+	g, err := Open(context.Background(), res.ConfigPath, func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	checks := g.Doctor(context.Background())
+	if statusOf(checks, "inbox") != CheckOK || statusOf(checks, "staging store") != CheckFail {
+		t.Fatalf("inbox %s, staging store %s; want ok, fail (%+v)", statusOf(checks, "inbox"), statusOf(checks, "staging store"), checks)
+	}
+}

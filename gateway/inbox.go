@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path"
+	"strings"
 
 	"github.com/siirto/siirto/clients"
+	"github.com/siirto/siirto/encrypt"
 )
 
 // inboxStore opens the remote inbox, or returns nil for DIR/inbox.
@@ -43,4 +46,30 @@ func publishJournal(ctx context.Context, store clients.Store, folder string, fil
 		}
 	}
 	return nil
+}
+
+// stagingStore opens the staging store and reads the handlers' keys, or
+// returns nil for DIR/staging. url is the store's URL ending in "/".
+func (g *Gateway) stagingStore(ctx context.Context) (store clients.Store, recipients []encrypt.PublicKey, url string, err error) {
+	c := g.cfg.Staging
+	if c.URL == "" {
+		return nil, nil, "", nil
+	}
+	for _, f := range c.Recipients {
+		data, err := os.ReadFile(g.cfg.path(f))
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("staging recipient: %w", err)
+		}
+		pk, err := encrypt.ParsePublicKey(bytes.NewReader(data))
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("staging recipient %s: %w", f, err)
+		}
+		recipients = append(recipients, pk)
+	}
+	url = strings.TrimSuffix(c.URL, "/") + "/"
+	store, err = clients.OpenWith(ctx, url, clients.OpenOptions{S3: clients.S3Options{Endpoint: c.Endpoint, Region: c.Region, Profile: c.Profile}})
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("staging %s: %w", c.URL, err)
+	}
+	return store, recipients, url, nil
 }

@@ -63,12 +63,17 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 	if err != nil {
 		return err
 	}
+	stage, stageTo, stageURL, err := g.stagingStore(ctx)
+	if err != nil {
+		return err
+	}
 	if s.eventsToken, err = readSecret(g.cfg.path(g.cfg.Inbox.EventsTokenFile)); g.cfg.Inbox.EventsTokenFile != "" && err != nil {
 		return fmt.Errorf("inbox events token: %w", err)
 	}
 	limits := encrypt.Limits{MaxEntries: g.cfg.Limits.MaxEntries, MaxSize: g.cfg.Limits.MaxSize, MaxRatio: g.cfg.Limits.MaxRatio}
 	s.pipeline, err = inbox.New(inbox.Config{
 		Store: store, Inbox: g.cfg.inboxDir(), Staging: g.cfg.stagingDir(), Rejected: g.cfg.rejectedDir(),
+		StageStore: stage, StageRecipients: stageTo, StageURL: stageURL,
 		Key: &s.keys.crypt4gh, ReceiptKey: s.keys.receipt, Gateway: g.cfg.Name,
 		Ledger: g.ledger, Journals: s, Deliver: s, Audit: s.auditEvent, Observe: s.metrics, Logger: g.log,
 		// With the embedded ledger this process is the only worker (it

@@ -66,6 +66,13 @@ type Config struct {
 	Inbox    string // the journal folders, when Store is nil
 	Staging  string // staging/<journal-folder>/<bundle-id>/
 	Rejected string // rejected bundles' files, kept for inspection until retention
+	// StageStore, when set, is where staged bundles go (an S3 prefix):
+	// each is packed again, encrypted to StageRecipients, so it is
+	// encrypted at rest, and the local copy in Staging is removed once
+	// the ledger says staged. StageURL is its URL, for the ledger and notices.
+	StageStore      clients.Store
+	StageRecipients []encrypt.PublicKey
+	StageURL        string
 
 	Key        *encrypt.SecretKey // the gateway's Crypt4GH key
 	ReceiptKey ed25519.PrivateKey // signs receipts

@@ -248,12 +248,27 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	if err := syncDir(folder); err != nil {
 		return verify.AsError(err)
 	}
+	staging := target
+	if p.cfg.StageStore != nil {
+		if staging, err = p.publish(ctx, *r, res.Journal, target); err != nil {
+			return err
+		}
+		// The plaintext goes before the ledger says staged: from here a
+		// crash leaves a trash folder, removed at start, and the bundle
+		// verified, to be published again over the same keys.
+		trash := filepath.Join(folder, ".trash-"+r.ID)
+		if err := os.Rename(target, trash); err != nil {
+			return verify.AsError(err)
+		}
+		target = trash
+		defer removeTree(trash)
+	}
 	next := *r
 	next.State, next.Outcome, next.UpdatedAt = StateStaged, OutcomeAccepted, p.cfg.Now().UTC()
 	next.Journal = res.Journal
 	next.PayloadSize, next.PayloadSHA256 = m.Payload.Size, m.Payload.SHA256
 	next.PlaintextSize, next.PlaintextSHA256 = m.Plaintext.Size, m.Plaintext.SHA256
-	next.Files, next.Staging = len(res.Files), target
+	next.Files, next.Staging = len(res.Files), staging
 	next.Code, next.Detail = "", ""
 	if err := p.cfg.Ledger.Advance(ctx, StateVerified, next, p.outboxKinds(o.journal)); err != nil {
 		return err
@@ -263,9 +278,9 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 	if p.cfg.Observe != nil {
 		p.cfg.Observe.Processed("", m.Payload.Size, m.Plaintext.Size, p.cfg.Now().Sub(r.DetectedAt))
 	}
-	p.log.Info("bundle staged", "bundle", r.ID, "folder", r.Folder, "files", next.Files, "plaintext_size", next.PlaintextSize, "staging", target)
+	p.log.Info("bundle staged", "bundle", r.ID, "folder", r.Folder, "files", next.Files, "plaintext_size", next.PlaintextSize, "staging", staging)
 	if err := p.audit(Event{Action: "decrypt", Folder: r.Folder, Bundle: r.ID, Fields: map[string]string{
-		"plaintext_size": fmt.Sprint(m.Plaintext.Size), "files": fmt.Sprint(len(res.Files)), "staging": target}}); err != nil {
+		"plaintext_size": fmt.Sprint(m.Plaintext.Size), "files": fmt.Sprint(len(res.Files)), "staging": staging}}); err != nil {
 		return err
 	}
 	return p.auditState(*r, nil)

@@ -2,6 +2,8 @@ package inbox
 
 import (
 	"context"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/siirto/siirto/encrypt"
@@ -39,9 +41,18 @@ func (p *Pipeline) retain(ctx context.Context) {
 // purge deletes one bundle's retained data now and records it.
 func (p *Pipeline) purge(ctx context.Context, r Record) error {
 	var paths []string
-	if r.Outcome == OutcomeRejected {
+	switch {
+	case r.Outcome == OutcomeRejected:
 		paths = append(paths, p.rejectedDir(r))
-	} else if r.Staging != "" {
+	case p.cfg.StageStore != nil && p.cfg.StageURL != "" && strings.HasPrefix(r.Staging, p.cfg.StageURL):
+		// Published to the staging store: the payload, then the manifest.
+		base := path.Join(r.Folder, r.ID)
+		for _, name := range []string{encrypt.PayloadName(r.Name), encrypt.ManifestName(r.Name)} {
+			if err := p.cfg.StageStore.Remove(ctx, path.Join(base, name)); err != nil && !notFound(err) {
+				return err
+			}
+		}
+	case r.Staging != "":
 		paths = append(paths, r.Staging)
 	}
 	for _, path := range paths {
@@ -57,6 +68,8 @@ func (p *Pipeline) purge(ctx context.Context, r Record) error {
 	fields := map[string]string{"outcome": r.Outcome}
 	if len(paths) > 0 {
 		fields["deleted"] = paths[0]
+	} else if r.Outcome == OutcomeAccepted && r.Staging != "" {
+		fields["deleted"] = r.Staging
 	}
 	if err := p.audit(Event{Action: "retention_delete", Folder: r.Folder, Bundle: r.ID, Fields: fields}); err != nil {
 		return err

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/siirto/siirto/clients"
+	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/inbox"
 	"github.com/siirto/siirto/verify"
 )
@@ -184,5 +187,63 @@ func TestDeliveryRetriedThenGivenUp(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("giving up was not audited")
+	}
+}
+
+// TestStagingStore: with a staging store, the verified files are
+// published there as a bundle encrypted to the handlers' key, nothing
+// stays in local staging, and retention deletes the published bundle.
+func TestStagingStore(t *testing.T) {
+	h := newHarness(t)
+	goodCase(t, h)
+	handlersPub, handlers, err := encrypt.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := t.TempDir()
+	store, err := clients.NewLocal(remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.StageStore, h.cfg.StageRecipients, h.cfg.StageURL = store, []encrypt.PublicKey{handlersPub}, "file://"+remote+"/"
+	h.cfg.Retention = 90 * 24 * time.Hour
+	now := time.Now()
+	h.cfg.Now = func() time.Time { return now }
+	if err := h.pipeline(t).Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := only(t, h)
+	published := strings.TrimPrefix(r.Staging, "file://")
+	if r.State != inbox.StateReceipted || !strings.HasPrefix(r.Staging, h.cfg.StageURL) {
+		t.Fatalf("%+v", r)
+	}
+	assertNothingStaged(t, h)
+	// The handlers' key opens it, and verify finds it whole.
+	manifest, err := os.ReadFile(published)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.Open(strings.TrimSuffix(published, ".json") + ".c4gh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := payload.Stat()
+	_, err = verify.Check(context.Background(), verify.Bundle{Name: r.Name, Manifest: manifest, Payload: payload, PayloadSize: info.Size()},
+		verify.Options{Key: &handlers, Recipients: []encrypt.PublicKey{handlersPub}})
+	payload.Close()
+	if err != nil {
+		t.Fatalf("the published bundle does not verify with the handlers' key: %v", err)
+	}
+	if _, err := h.ledger.Delivered(context.Background(), r.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(91 * 24 * time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	runFor(t, ctx, cancel, h.pipeline(t))
+	if _, err := os.Stat(published); !os.IsNotExist(err) {
+		t.Fatalf("the published bundle was kept after retention: %v", err)
+	}
+	if r := only(t, h); r.State != inbox.StatePurged {
+		t.Fatalf("%+v", r)
 	}
 }

@@ -240,3 +240,62 @@ func TestS3InboxEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestS3Staging: with staging.url on S3, a bundle from the S3 inbox is
+// staged there as a siirto bundle encrypted to the handlers' key, the
+// local plaintext is gone, and the handlers' key decrypts it to exactly
+// the files sent.
+func TestS3Staging(t *testing.T) {
+	if testing.Short() {
+		t.Skip("versitygw")
+	}
+	srv := testserver.S3(t)
+	s3Env(t, srv)
+	keys := t.TempDir()
+	if out, err := siirto(t, "--quiet", "keygen", "--no-passphrase", filepath.Join(keys, "handlers")); err != nil {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
+	g := newGateway(t, append(s3InboxEnv(srv), "SIIRTO_GATEWAY_POLL=200ms",
+		"SIIRTO_GATEWAY_STAGING_URL=s3://"+srv.Bucket+"/staging/", "SIIRTO_GATEWAY_STAGING_ENDPOINT="+srv.Endpoint,
+		"SIIRTO_GATEWAY_STAGING_RECIPIENTS="+filepath.Join(keys, "handlers.pub"))...)
+	src, names := makeBundles(t, g, "staged", 2, 200<<10)
+	g.start()
+	uploadBundles(t, s3Folder(t, srv), src, names, 2, 0)
+	bs := g.waitState("receipted", 2, time.Minute)
+	g.stop()
+	if entries, _ := os.ReadDir(filepath.Join(g.dir, "staging", folder)); len(entries) != 0 {
+		t.Fatalf("plaintext left in local staging: %v", entries)
+	}
+	staging, err := clients.OpenWith(context.Background(), "s3://"+srv.Bucket+"/staging/",
+		clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		base := folder + "/" + b.ID + "/" + b.Name
+		if b.Staging != "s3://"+srv.Bucket+"/staging/"+base+".json" {
+			t.Fatalf("ledger staging %q", b.Staging)
+		}
+		dl := t.TempDir()
+		for _, f := range []string{base + ".c4gh", base + ".json"} {
+			r, err := staging.Open(context.Background(), f)
+			if err != nil {
+				t.Fatalf("staging store: %v", err)
+			}
+			data, _ := io.ReadAll(r)
+			r.Close()
+			if bytes.Contains(data, []byte("1;1970;C50")) {
+				t.Fatalf("%s holds plaintext", f)
+			}
+			os.WriteFile(filepath.Join(dl, filepath.Base(f)), data, 0o600)
+		}
+		out := filepath.Join(dl, "out")
+		if o, err := siirto(t, "--quiet", "decrypt", "--key", filepath.Join(keys, "handlers.sec"), "--extract", out, filepath.Join(dl, b.Name+".json")); err != nil {
+			t.Fatalf("the handlers' key does not open the staged bundle: %v %s", err, o)
+		}
+		got, err := os.ReadFile(filepath.Join(out, "rows.csv"))
+		if row := []byte("1;1970;C50\n"); err != nil || !bytes.Equal(got, bytes.Repeat(row, (200<<10)/len(row))) {
+			t.Fatalf("the staged rows.csv (%d bytes, %v) is not what was sent", len(got), err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -81,7 +80,11 @@ stopped, use siirto encrypt, then siirto upload.
 			bar := env.newProgress("progress.send", total)
 			opts.Progress = bar.Set
 			start := time.Now()
-			m, err := stream(c.Context, store, pName, opts)
+			var m *encrypt.Manifest
+			err = clients.PutFrom(c.Context, store, pName, func(ctx context.Context, w io.Writer) (err error) {
+				m, err = encrypt.Seal(ctx, w, opts)
+				return err
+			})
 			bar.Finish()
 			if err != nil {
 				return err
@@ -112,51 +115,4 @@ stopped, use siirto encrypt, then siirto upload.
 				fmt.Sprintf(text("upload.done", env.lang), opts.Name, journal))
 		},
 	}
-}
-
-// errUploadEnded ends a Seal whose upload has stopped reading.
-var errUploadEnded = errors.New("the upload stopped reading")
-
-// stream seals the bundle into a pipe that the store reads as the upload's
-// body, so encryption and the network overlap and nothing touches the
-// disk. Either side failing stops the other.
-func stream(ctx context.Context, store clients.Store, name string, opts encrypt.BundleOptions) (*encrypt.Manifest, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	type sealed struct {
-		m   *encrypt.Manifest
-		err error
-	}
-	done := make(chan sealed, 1)
-	go func() {
-		m, err := encrypt.Seal(ctx, pw, opts)
-		pw.CloseWithError(err) // nil: the reader sees io.EOF
-		done <- sealed{m, err}
-	}()
-	// A pipe has no WriteTo, so an HTTP body copied from it would go out
-	// in 32 KiB writes (and as many chunks of chunked encoding); through a
-	// 1 MiB bufio.Reader it goes out a megabyte at a time.
-	putErr := store.Put(ctx, name, bufio.NewReaderSize(pr, 1<<20), -1)
-	if putErr != nil {
-		cancel()
-	}
-	// Always close the reading side: a store that returned before reading
-	// everything (a server that answers early) must not leave Seal blocked
-	// on the pipe for ever; Seal then fails, and so does the send.
-	pr.CloseWithError(errUploadEnded)
-	s := <-done
-	if putErr == nil && errors.Is(s.err, errUploadEnded) {
-		return nil, fmt.Errorf("%w: the server took the upload before all of it was sent", clients.ErrServer)
-	}
-	if s.err != nil && putErr == nil {
-		return nil, s.err
-	}
-	if putErr != nil {
-		if s.err != nil && !errors.Is(s.err, context.Canceled) && !errors.Is(s.err, errUploadEnded) && !errors.Is(s.err, putErr) {
-			return nil, s.err // the source failed first: say so
-		}
-		return nil, putErr
-	}
-	return s.m, nil
 }
