@@ -299,3 +299,41 @@ func TestS3Staging(t *testing.T) {
 		}
 	}
 }
+
+// TestWebDAVInboxWithSiirtoUpload: the gateway watches a folder on Apache
+// mod_dav (standing in for Nextcloud); a bundle sent there by the real
+// `siirto upload` is detected, staged and receipted, and `siirto status`
+// shows the receipt.
+func TestWebDAVInboxWithSiirtoUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("Apache")
+	}
+	dav := testserver.Apache(t)
+	pass := filepath.Join(t.TempDir(), "dav.pass")
+	if err := os.WriteFile(pass, []byte(dav.Password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := newGateway(t, "SIIRTO_GATEWAY_POLL=200ms", "SIIRTO_GATEWAY_INBOX_URL="+dav.URL,
+		"SIIRTO_GATEWAY_INBOX_USER="+dav.User, "SIIRTO_GATEWAY_INBOX_PASSWORD_FILE="+pass)
+	if _, err := os.Stat(filepath.Join(dav.Root, folder, "journal_number.txt")); err != nil {
+		t.Fatalf("journal add did not publish the journal folder on the WebDAV inbox: %v", err)
+	}
+	src, names := makeBundles(t, g, "dav", 1, 100<<10)
+	g.start()
+	to := dav.URL + folder + "/"
+	if o, err := siirto(t, "--quiet", "upload", "--to", to, "--user", dav.User, "--password-file", pass, filepath.Join(src, names[0]+".json")); err != nil {
+		t.Fatalf("siirto upload: %v %s", err, o)
+	}
+	bs := g.waitState("receipted", 1, time.Minute)
+	if entries, _ := os.ReadDir(filepath.Join(g.dir, "staging", folder, bs[0].ID)); len(entries) != 1 || entries[0].Name() != "rows.csv" {
+		t.Fatalf("staged: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(dav.Root, folder, names[0]+".receipt.json")); err != nil {
+		t.Fatalf("no receipt written back to the WebDAV inbox: %v", err)
+	}
+	o, err := siirto(t, "status", "--to", to, "--user", dav.User, "--password-file", pass, "--receipt-key", filepath.Join(g.dir, "keys", "receipt-key.pub"), filepath.Join(src, names[0]+".json"))
+	if err != nil {
+		t.Fatalf("siirto status: %v %s", err, o)
+	}
+	g.stop()
+}
