@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/neicnordic/crypt4gh/keys"
@@ -81,6 +82,21 @@ func ParsePublicKey(r io.Reader) (pk PublicKey, err error) {
 		return pk, fmt.Errorf("%w: the key is all zeros", ErrKeyFormat)
 	}
 	return PublicKey(k), nil
+}
+
+// ReadPublicKeyFile reads the public key file at path (as
+// ParsePublicKey), naming the file in an error.
+func ReadPublicKeyFile(path string) (PublicKey, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return PublicKey{}, err
+	}
+	defer f.Close()
+	pk, err := ParsePublicKey(f)
+	if err != nil {
+		return pk, fmt.Errorf("%s: %w", path, err)
+	}
+	return pk, nil
 }
 
 // SecretKeyEncrypted reports whether a secret key file is protected by a

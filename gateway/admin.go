@@ -123,11 +123,8 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 		return nil, err
 	}
 	res.PublicKey = filepath.Join(g.cfg.keysDir(), KeyPub)
-	if f, err := os.Open(res.PublicKey); err == nil {
-		if pk, err := encrypt.ParsePublicKey(f); err == nil {
-			res.Fingerprint = pk.Fingerprint()
-		}
-		f.Close()
+	if pk, err := encrypt.ReadPublicKeyFile(res.PublicKey); err == nil {
+		res.Fingerprint = pk.Fingerprint()
 	}
 	return res, g.Audit(ctx, audit.Entry{Actor: adminActor(), Action: "journal_add", Journal: folder,
 		Fields: map[string]string{"number": s.Number, "user": s.User, "new_user": fmt.Sprint(res.NewUser), "senders": fmt.Sprint(len(senders))}})

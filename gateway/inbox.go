@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -56,13 +55,9 @@ func (g *Gateway) stagingStore(ctx context.Context) (store clients.Store, recipi
 		return nil, nil, "", nil
 	}
 	for _, f := range c.Recipients {
-		data, err := os.ReadFile(g.cfg.path(f))
+		pk, err := encrypt.ReadPublicKeyFile(g.cfg.path(f))
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("staging recipient: %w", err)
-		}
-		pk, err := encrypt.ParsePublicKey(bytes.NewReader(data))
-		if err != nil {
-			return nil, nil, "", fmt.Errorf("staging recipient %s: %w", f, err)
 		}
 		recipients = append(recipients, pk)
 	}

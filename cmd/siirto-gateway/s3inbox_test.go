@@ -77,12 +77,7 @@ func makeBundles(t testing.TB, g *gw, prefix string, n, size int) (string, []str
 // publicKey reads the gateway's Crypt4GH public key.
 func (g *gw) publicKey() encrypt.PublicKey {
 	g.t.Helper()
-	f, err := os.Open(filepath.Join(g.dir, "keys", "gateway.pub"))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer f.Close()
-	pk, err := encrypt.ParsePublicKey(f)
+	pk, err := encrypt.ReadPublicKeyFile(filepath.Join(g.dir, "keys", "gateway.pub"))
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -14,14 +14,12 @@ import (
 func loadPublicKeys(paths []string) ([]encrypt.PublicKey, error) {
 	var out []encrypt.PublicKey
 	for _, p := range paths {
-		f, err := os.Open(p)
+		pk, err := encrypt.ReadPublicKeyFile(p)
+		if errors.Is(err, encrypt.ErrKeyFormat) {
+			return nil, verify.Errorf(verify.CodeKeyInvalid, "%w", err)
+		}
 		if err != nil {
 			return nil, err
-		}
-		pk, err := encrypt.ParsePublicKey(f)
-		f.Close()
-		if err != nil {
-			return nil, verify.Errorf(verify.CodeKeyInvalid, "%s: %w", p, err)
 		}
 		out = append(out, pk)
 	}

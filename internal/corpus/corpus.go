@@ -79,14 +79,9 @@ func SecretKey(t testing.TB, root, name string, passphrase []byte) encrypt.Secre
 // PublicKey reads testdata/keys/name; root is the path to testdata.
 func PublicKey(t testing.TB, root, name string) encrypt.PublicKey {
 	t.Helper()
-	f, err := os.Open(filepath.Join(root, "keys", name))
+	pk, err := encrypt.ReadPublicKeyFile(filepath.Join(root, "keys", name))
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	pk, err := encrypt.ParsePublicKey(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
 	}
 	return pk
 }
