@@ -67,8 +67,10 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 	if err != nil {
 		return err
 	}
-	if s.eventsToken, err = readSecret(g.cfg.path(g.cfg.Inbox.EventsTokenFile)); g.cfg.Inbox.EventsTokenFile != "" && err != nil {
-		return fmt.Errorf("inbox events token: %w", err)
+	if g.cfg.Inbox.EventsTokenFile != "" {
+		if s.eventsToken, err = readSecret(g.cfg.path(g.cfg.Inbox.EventsTokenFile)); err != nil {
+			return fmt.Errorf("inbox events token: %w", err)
+		}
 	}
 	limits := encrypt.Limits{MaxEntries: g.cfg.Limits.MaxEntries, MaxSize: g.cfg.Limits.MaxSize, MaxRatio: g.cfg.Limits.MaxRatio}
 	s.pipeline, err = inbox.New(inbox.Config{
@@ -162,7 +164,10 @@ func (g *Gateway) Serve(ctx context.Context, ready func(url string)) error {
 			case <-runCtx.Done():
 				return
 			case now := <-tick.C:
-				d.Sweep(now)
+				// A failed sweep leaves stale uploads behind; the next tick tries again.
+				if err := d.Sweep(now); err != nil {
+					g.log.Error("sweeping expired uploads failed", "err", err)
+				}
 			case <-head.C:
 				if err := g.FlushAuditHead(runCtx); err != nil && runCtx.Err() == nil {
 					g.log.Error("recording the audit head failed", "err", err)
@@ -294,7 +299,7 @@ func (s *server) notifiers() error {
 		}
 	}
 	if c.Webhook.URL != "" {
-		s.webhook = &notify.Webhook{URL: c.Webhook.URL, Client: &http.Client{Timeout: c.Webhook.Timeout.Duration}}
+		s.webhook = &notify.Webhook{URL: c.Webhook.URL, Timeout: c.Webhook.Timeout.Duration}
 		if c.Webhook.SecretFile != "" {
 			secret, err := readSecret(c.path(c.Webhook.SecretFile))
 			if err != nil {

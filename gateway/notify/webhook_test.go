@@ -234,6 +234,41 @@ func TestWebhookTimeout(t *testing.T) {
 	})
 }
 
+// deadlineTransport answers every request with 204 and keeps the
+// deadline of the request's context.
+type deadlineTransport struct {
+	deadline time.Time
+	ok       bool
+}
+
+func (d *deadlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	d.deadline, d.ok = r.Context().Deadline()
+	return &http.Response{StatusCode: http.StatusNoContent, Status: "204 No Content", Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+}
+
+// TestWebhookTimeoutDeadline checks the deadline Send puts on a request
+// rather than waiting it out: Timeout, longer than the default, is used,
+// and no Timeout means the default.
+func TestWebhookTimeoutDeadline(t *testing.T) {
+	for _, c := range []struct {
+		timeout, want time.Duration
+	}{
+		{time.Hour, time.Hour},
+		{0, defaultTimeout},
+	} {
+		tr := &deadlineTransport{}
+		w := &Webhook{URL: "http://127.0.0.1:1/hook", Secret: secret, Client: &http.Client{Transport: tr}, Timeout: c.timeout}
+		before := time.Now()
+		if err := w.Send(context.Background(), stagedNotice("deadline")); err != nil {
+			t.Fatalf("Timeout %v: Send = %v", c.timeout, err)
+		}
+		after := time.Now()
+		if !tr.ok || tr.deadline.Before(before.Add(c.want)) || tr.deadline.After(after.Add(c.want)) {
+			t.Errorf("Timeout %v: the request's deadline is %v after the start (set %v), want %v", c.timeout, tr.deadline.Sub(before), tr.ok, c.want)
+		}
+	}
+}
+
 func TestWebhookConfig(t *testing.T) {
 	rc := newReceiver(t, status(200))
 	bad := stagedNotice("x")
