@@ -36,8 +36,22 @@ type Gateway struct {
 }
 
 // Open opens the data folder whose config file is at cfgPath. env reads
-// environment variables (os.Getenv); log may be nil.
+// environment variables (os.Getenv); log may be nil. The audit log is
+// opened, its chain checked, to be continued: a damaged log stops here,
+// before anything is changed that could not be audited.
 func Open(ctx context.Context, cfgPath string, env func(string) string, log *slog.Logger) (*Gateway, error) {
+	return open(ctx, cfgPath, env, log, true)
+}
+
+// OpenReadOnly opens the data folder as Open does, but not the audit log
+// for writing: for commands that only read (lists, doctor, audit verify),
+// which then work, and report, even when the audit log is damaged.
+// Audit fails on a gateway opened this way.
+func OpenReadOnly(ctx context.Context, cfgPath string, env func(string) string, log *slog.Logger) (*Gateway, error) {
+	return open(ctx, cfgPath, env, log, false)
+}
+
+func open(ctx context.Context, cfgPath string, env func(string) string, log *slog.Logger, writeAudit bool) (*Gateway, error) {
 	cfg, err := LoadConfig(cfgPath, env)
 	if err != nil {
 		return nil, err
@@ -74,6 +88,9 @@ func Open(ctx context.Context, cfgPath string, env func(string) string, log *slo
 			g.Close()
 			return nil, err
 		}
+	}
+	if !writeAudit {
+		return g, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.auditPath()), 0o700); err != nil {
 		g.Close()
@@ -120,6 +137,9 @@ func (g *Gateway) Accounts() *accounts.Store { return g.accounts }
 func (g *Gateway) Audit(ctx context.Context, e audit.Entry) error {
 	g.auditMu.Lock()
 	defer g.auditMu.Unlock()
+	if g.audit == nil {
+		return errors.New("audit log: this gateway was opened read-only")
+	}
 	out, err := g.audit.Append(e)
 	if err != nil {
 		g.log.Error("audit log: append failed", "action", e.Action, "err", err)

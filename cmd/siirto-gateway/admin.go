@@ -127,7 +127,7 @@ are accepted (others: E_SENDER_UNKNOWN).`,
 				Usage: "list journals",
 				Flags: []cli.Flag{jsonFlag},
 				Action: func(c *cli.Context) error {
-					g, err := e.open(c)
+					g, err := e.openReadOnly(c)
 					if err != nil {
 						return err
 					}
@@ -240,7 +240,7 @@ func userCommand(e *env) *cli.Command {
 			{
 				Name: "list", Usage: "list accounts", Flags: []cli.Flag{jsonFlag},
 				Action: func(c *cli.Context) error {
-					g, err := e.open(c)
+					g, err := e.openReadOnly(c)
 					if err != nil {
 						return err
 					}

@@ -23,7 +23,7 @@ func bundleCommand(e *env) *cli.Command {
 					jsonFlag,
 				},
 				Action: func(c *cli.Context) error {
-					g, err := e.open(c)
+					g, err := e.openReadOnly(c)
 					if err != nil {
 						return err
 					}
@@ -60,7 +60,7 @@ func bundleCommand(e *env) *cli.Command {
 				Usage:     "show one bundle",
 				ArgsUsage: "ID",
 				Action: func(c *cli.Context) error {
-					g, r, err := e.bundle(c)
+					g, r, err := e.bundle(c, e.openReadOnly)
 					if err != nil {
 						return err
 					}
@@ -78,7 +78,7 @@ later, and the deletion is audited. ID may be the id's first 12 or more
 characters.`,
 				Flags: []cli.Flag{&cli.StringFlag{Name: "by", Usage: "the handler's name for the audit log (default: your login)"}},
 				Action: func(c *cli.Context) error {
-					g, r, err := e.bundle(c)
+					g, r, err := e.bundle(c, e.open)
 					if err != nil {
 						return err
 					}
@@ -96,12 +96,13 @@ characters.`,
 	}
 }
 
-// bundle finds the bundle named by the argument, a whole id or a prefix.
-func (e *env) bundle(c *cli.Context) (*gateway.Gateway, inbox.Record, error) {
+// bundle opens the data folder with open and finds the bundle named by the
+// argument, a whole id or a prefix.
+func (e *env) bundle(c *cli.Context, open func(*cli.Context) (*gateway.Gateway, error)) (*gateway.Gateway, inbox.Record, error) {
 	if c.NArg() != 1 || len(c.Args().First()) < 12 {
 		return nil, inbox.Record{}, usagef("give a bundle id (at least its first 12 characters)")
 	}
-	g, err := e.open(c)
+	g, err := open(c)
 	if err != nil {
 		return nil, inbox.Record{}, err
 	}
@@ -149,7 +150,7 @@ recorded last. Exit status 1 and a sentence naming the first broken entry
 if anything was changed.`,
 				Flags: []cli.Flag{jsonFlag},
 				Action: func(c *cli.Context) error {
-					g, err := e.open(c)
+					g, err := e.openReadOnly(c)
 					if err != nil {
 						return err
 					}

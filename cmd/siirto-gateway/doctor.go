@@ -16,7 +16,7 @@ func doctorCommand(e *env) *cli.Command {
 Exit status 1 if any check fails; warnings do not fail.`,
 		Flags: []cli.Flag{jsonFlag},
 		Action: func(c *cli.Context) error {
-			g, err := e.open(c)
+			g, err := e.openReadOnly(c)
 			if err != nil {
 				return err
 			}

@@ -392,6 +392,38 @@ func TestEndToEnd(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "altered") {
 		t.Fatalf("audit verify passed a tampered log: %v %s", err, out)
 	}
+	// Commands that only read still run on a damaged log, and report it:
+	// audit verify --json and doctor say what is wrong, the ledger lists.
+	var report struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	raw, err := exec.Command(bin(t, "siirto-gateway"), "-d", g.dir, "audit", "verify", "--json").Output()
+	if json.Unmarshal(raw, &report) != nil || report.OK || !strings.Contains(report.Error, "altered") {
+		t.Fatalf("audit verify --json on a tampered log: %v %q", err, raw)
+	}
+	var doc struct {
+		Checks []gateway.Check `json:"checks"`
+	}
+	raw, _ = exec.Command(bin(t, "siirto-gateway"), "-d", g.dir, "doctor", "--json").Output()
+	failed := false
+	if json.Unmarshal(raw, &doc) != nil {
+		t.Fatalf("doctor --json on a tampered log: %q", raw)
+	}
+	for _, c := range doc.Checks {
+		failed = failed || (c.Name == "audit log" && c.Status == gateway.CheckFail)
+	}
+	if !failed {
+		t.Fatalf("doctor did not fail the audit log check: %q", raw)
+	}
+	if len(g.bundles()) == 0 {
+		t.Fatal("bundle list shows nothing on a damaged audit log")
+	}
+	// A command that changes something refuses to, as it could not audit it.
+	cmd = exec.Command(bin(t, "siirto-gateway"), "-d", g.dir, "journal", "close", "2022/53")
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("journal close ran on a damaged audit log: %s", out)
+	}
 }
 
 // dav sends one WebDAV request with basic auth and returns the status.

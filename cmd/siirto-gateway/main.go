@@ -120,16 +120,26 @@ func (e *env) logger(c *cli.Context) (*slog.Logger, error) {
 	return nil, usagef("--log-format: text or json")
 }
 
-// open opens the data folder for a command.
-func (e *env) open(c *cli.Context) (*gateway.Gateway, error) { return e.openWith(c, os.Getenv) }
+// open opens the data folder for a command that changes something (and
+// audits it).
+func (e *env) open(c *cli.Context) (*gateway.Gateway, error) {
+	return e.openWith(c, os.Getenv, gateway.Open)
+}
 
-// openWith opens the data folder, reading the environment through getenv.
-func (e *env) openWith(c *cli.Context, getenv func(string) string) (*gateway.Gateway, error) {
+// openReadOnly opens the data folder for a command that only reads: it
+// works even when the audit log is damaged.
+func (e *env) openReadOnly(c *cli.Context) (*gateway.Gateway, error) {
+	return e.openWith(c, os.Getenv, gateway.OpenReadOnly)
+}
+
+// openWith opens the data folder with open, reading the environment
+// through getenv.
+func (e *env) openWith(c *cli.Context, getenv func(string) string, open func(context.Context, string, func(string) string, *slog.Logger) (*gateway.Gateway, error)) (*gateway.Gateway, error) {
 	log, err := e.logger(c)
 	if err != nil {
 		return nil, err
 	}
-	g, err := gateway.Open(c.Context, configPath(c), getenv, log)
+	g, err := open(c.Context, configPath(c), getenv, log)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w (run `siirto-gateway init DIR` first, and give -d DIR)", err)
 	}
@@ -192,7 +202,7 @@ Endpoints: /remote.php/dav/files/<user>/<journal-folder>/ (WebDAV),
 					return os.Getenv(k)
 				}
 			}
-			g, err := e.openWith(c, getenv)
+			g, err := e.openWith(c, getenv, gateway.Open)
 			if err != nil {
 				return err
 			}
