@@ -7,9 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 )
 
 // Local is a store in a local folder: for tests, for a shared network
@@ -32,9 +30,9 @@ func NewLocal(dir string) (*Local, error) {
 
 // file resolves a store path, refusing any that would leave the root.
 func (l *Local) file(p string) (string, error) {
-	clean := path.Clean("/" + p)
-	if strings.Contains(p, `\`) || clean != "/"+strings.Trim(p, "/") && p != "" {
-		return "", fmt.Errorf("%w: %q is not a plain relative path", ErrTarget, p)
+	clean, err := cleanPath(p)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(l.root, filepath.FromSlash(clean)), nil
 }
@@ -107,7 +105,7 @@ func (l *Local) Put(ctx context.Context, p string, r io.Reader, size int64) (err
 		return err
 	}
 	if size >= 0 && n != size {
-		return fmt.Errorf("put %s: %d bytes arrived, %d were announced", p, n, size)
+		return sizeErr(p, n, size)
 	}
 	if err := tmp.Sync(); err != nil {
 		return err
@@ -155,6 +153,7 @@ func (l *Local) Mkdir(_ context.Context, p string) error {
 	return mapLocal("mkdir", p, err)
 }
 
+// infoOf describes a file as Info; WebDAV's entries are fs.FileInfo too.
 func infoOf(st fs.FileInfo) Info {
 	return Info{Name: st.Name(), Size: st.Size(), Dir: st.IsDir(), ModTime: st.ModTime()}
 }

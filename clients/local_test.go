@@ -43,6 +43,14 @@ func TestOpenTargets(t *testing.T) {
 	if _, err := Open("http://127.0.0.1:1/dav/", Credentials{}); err != nil {
 		t.Errorf("plain http to loopback: %v", err)
 	}
+	// CheckTarget alone refuses plain http off this machine, so that a
+	// caller does so before asking for a password.
+	if _, err := CheckTarget("http://example.com/dav/"); !errors.Is(err, ErrTarget) {
+		t.Errorf("CheckTarget of plain http to another machine: %v, want ErrTarget", err)
+	}
+	if _, err := CheckTarget("http://127.0.0.1:1/dav/"); err != nil {
+		t.Errorf("CheckTarget of plain http to loopback: %v", err)
+	}
 	if got := Base("https://h/remote.php/dav/files/a/THL_1_2023/"); got != "THL_1_2023" {
 		t.Errorf("Base = %q", got)
 	}

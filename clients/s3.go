@@ -188,9 +188,9 @@ func (s *S3) Access(ctx context.Context) (S3Access, error) {
 // key turns a store path into an object key ("" is the root, the prefix),
 // refusing paths that are not plain and relative.
 func (s *S3) key(p string) (string, error) {
-	clean := path.Clean("/" + p)
-	if strings.Contains(p, `\`) || clean != "/"+strings.Trim(p, "/") && p != "" {
-		return "", fmt.Errorf("%w: %q is not a plain relative path", ErrTarget, p)
+	clean, err := cleanPath(p)
+	if err != nil {
+		return "", err
 	}
 	if clean == "/" {
 		return s.prefix, nil
@@ -240,7 +240,7 @@ func (s *S3) Stat(ctx context.Context, p string) (Info, error) {
 		return Info{}, mapS3(ctx, "stat", p, err)
 	}
 	if len(out.Contents) == 0 && len(out.CommonPrefixes) == 0 {
-		return Info{}, &StatusError{Op: "stat", Path: p, Status: 404, Err: ErrNotFound}
+		return Info{}, statusErr("stat", p, 404)
 	}
 	return Info{Name: name, Dir: true}, nil
 }
@@ -301,7 +301,7 @@ func (s *S3) List(ctx context.Context, dir string) ([]Info, error) {
 		}
 	}
 	if !seen && key != s.prefix {
-		return nil, &StatusError{Op: "list", Path: dir, Status: 404, Err: ErrNotFound}
+		return nil, statusErr("list", dir, 404)
 	}
 	return out, nil
 }
@@ -408,7 +408,7 @@ func (s *S3) Put(ctx context.Context, p string, r io.Reader, size int64) error {
 			return fmt.Errorf("put %s: more than the %d bytes announced arrived", p, size)
 		}
 		if int64(n) != size {
-			return s.sizeErr(p, int64(n), size)
+			return sizeErr(p, int64(n), size)
 		}
 		return s.putObject(ctx, p, key, buf[:n])
 	}
@@ -436,10 +436,6 @@ func partSizeFor(size, base int64) int64 {
 		return base
 	}
 	return (size/maxParts + 1<<20) >> 20 << 20
-}
-
-func (s *S3) sizeErr(p string, got, want int64) error {
-	return fmt.Errorf("put %s: %d bytes arrived, %d were announced", p, got, want)
 }
 
 func (s *S3) putObject(ctx context.Context, p, key string, data []byte) error {
@@ -527,15 +523,24 @@ func (s *S3) multipart(ctx context.Context, p, key string, r io.Reader, size, pa
 		}
 		total += int64(n)
 		data := buf[:n]
-		sum := md5.Sum(data)
-		if old, ok := have[number]; ok && aws.ToInt64(old.Size) == int64(n) &&
-			strings.Trim(aws.ToString(old.ETag), `"`) == hex.EncodeToString(sum[:]) {
-			// Already on the server from an interrupted upload.
-			mu.Lock()
-			parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(number), ETag: old.ETag})
-			mu.Unlock()
-			free <- buf
-		} else {
+		// The MD5 is taken here only to compare with a part already on the
+		// server; otherwise the part's goroutine takes it, while the next
+		// part is read.
+		var sum []byte
+		reused := false
+		if old, ok := have[number]; ok && aws.ToInt64(old.Size) == int64(n) {
+			h := md5.Sum(data)
+			sum = h[:]
+			if strings.Trim(aws.ToString(old.ETag), `"`) == hex.EncodeToString(sum) {
+				// Already on the server from an interrupted upload.
+				mu.Lock()
+				parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(number), ETag: old.ETag})
+				mu.Unlock()
+				free <- buf
+				reused = true
+			}
+		}
+		if !reused {
 			select {
 			case sem <- struct{}{}:
 			case <-wctx.Done():
@@ -544,13 +549,17 @@ func (s *S3) multipart(ctx context.Context, p, key string, r io.Reader, size, pa
 				break
 			}
 			wg.Add(1)
-			go func(number int32, buf, data []byte, sum [md5.Size]byte) {
+			go func(number int32, buf, data, sum []byte) {
 				defer wg.Done()
 				defer func() { free <- buf; <-sem }()
+				if sum == nil {
+					h := md5.Sum(data)
+					sum = h[:]
+				}
 				out, err := s.c.UploadPart(wctx, &s3.UploadPartInput{
 					Bucket: &s.bucket, Key: &key, UploadId: &uploadID, PartNumber: aws.Int32(number),
 					Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
-					ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+					ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum)),
 				})
 				if err != nil {
 					fail(err)
@@ -570,7 +579,7 @@ func (s *S3) multipart(ctx context.Context, p, key string, r io.Reader, size, pa
 		return mapS3(wctx, "put", p, err)
 	}
 	if size >= 0 && total != size {
-		return s.sizeErr(p, total, size)
+		return sizeErr(p, total, size)
 	}
 	sort.Slice(parts, func(i, j int) bool { return *parts[i].PartNumber < *parts[j].PartNumber })
 	_, err = s.c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{

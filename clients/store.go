@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 )
@@ -32,7 +33,8 @@ type Store interface {
 	// a hidden temporary name that watchers ignore.
 	Put(ctx context.Context, path string, r io.Reader, size int64) error
 	// Rename moves a file to another path in the store, replacing any
-	// file there. The gateway uses it to move bundles it has claimed.
+	// file there. WebDAV's Put uses it to move a finished upload into
+	// place; the contract tests hold every store to it.
 	Rename(ctx context.Context, from, to string) error
 	// Remove deletes a file.
 	Remove(ctx context.Context, path string) error
@@ -108,9 +110,6 @@ func OpenWith(ctx context.Context, target string, o OpenOptions) (Store, error) 
 			cred.User = u.User.Username()
 		}
 		u.User = nil
-		if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("%w: plain http is allowed only to this machine; use https", ErrTarget)
-		}
 		chunk := o.ChunkSize
 		if chunk <= 0 {
 			chunk = DefaultChunkSize
@@ -129,8 +128,9 @@ func OpenWith(ctx context.Context, target string, o OpenOptions) (Store, error) 
 }
 
 // CheckTarget parses a target URL and refuses one this package cannot
-// open, without contacting anything: callers check a target before asking
-// for a password. Errors never repeat a password found in the URL.
+// open or must not send a password to (plain http to another machine),
+// without contacting anything: callers check a target before asking for a
+// password. Errors never repeat a password found in the URL.
 func CheckTarget(target string) (*url.URL, error) {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -141,7 +141,12 @@ func CheckTarget(target string) (*url.URL, error) {
 		return nil, fmt.Errorf("%w: put no password in the URL; use --password-file or SIIRTO_PASSWORD", ErrTarget)
 	}
 	switch u.Scheme {
-	case "file", "http", "https", "s3":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("%w: plain http is allowed only to this machine; use https", ErrTarget)
+		}
+		return u, nil
+	case "file", "https", "s3":
 		return u, nil
 	}
 	return nil, fmt.Errorf("%w: %q: use https://… (WebDAV, Nextcloud), s3://bucket/… or file:///…", ErrTarget, u.Redacted())
@@ -237,6 +242,23 @@ func Temporary(err error) bool {
 		return se.Status >= 500 && se.Status != 507 || se.Status == 423 || se.Status == 429
 	}
 	return errors.Is(err, ErrNetwork)
+}
+
+// cleanPath checks that p is a plain relative store path (no "..", no
+// doubled or backslash separators) and returns it cleaned with a leading
+// "/": "/" for the root. Local and S3 resolve paths through it, so
+// neither can be led outside its root.
+func cleanPath(p string) (string, error) {
+	clean := path.Clean("/" + p)
+	if strings.Contains(p, `\`) || clean != "/"+strings.Trim(p, "/") && p != "" {
+		return "", fmt.Errorf("%w: %q is not a plain relative path", ErrTarget, p)
+	}
+	return clean, nil
+}
+
+// sizeErr reports an upload whose length is not the size announced.
+func sizeErr(p string, got, want int64) error {
+	return fmt.Errorf("put %s: %d bytes arrived, %d were announced", p, got, want)
 }
 
 // tempName is the hidden name a file has while it is written.

@@ -241,8 +241,13 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 			break // the previous chunk ended exactly at the end
 		}
 		name := fmt.Sprintf("%05d", n)
-		sum := sha256.Sum256(buf[:k])
-		hexSum := hex.EncodeToString(sum[:])
+		// The chunk's SHA-256 serves only the chunk log of a resumable
+		// upload: a one-off upload (have == nil) skips hashing.
+		var hexSum string
+		if have != nil {
+			sum := sha256.Sum256(buf[:k])
+			hexSum = hex.EncodeToString(sum[:])
+		}
 		if got, ok := have[name]; !ok || got != int64(k) || k == 0 || !log.matches(name, hexSum) {
 			if err := w.do(ctx, http.MethodPut, dir+name, p, bytes.NewReader(buf[:k]), int64(k), headers); err != nil {
 				return fail(err)
@@ -257,7 +262,7 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 		}
 	}
 	if size >= 0 && total != size {
-		return fail(fmt.Errorf("put %s: %d bytes arrived, %d were announced", p, total, size))
+		return fail(sizeErr(p, total, size))
 	}
 	move := map[string]string{"Destination": dest, "OC-Total-Length": strconv.FormatInt(total, 10), "Overwrite": "T"}
 	if err := w.do(ctx, "MOVE", dir+".file", p, nil, 0, move); err != nil {
@@ -276,7 +281,7 @@ func (w *WebDAV) Stat(ctx context.Context, p string) (Info, error) {
 	if err != nil {
 		return Info{}, mapDAV("stat", p, err)
 	}
-	return Info{Name: st.Name(), Size: st.Size(), Dir: st.IsDir(), ModTime: st.ModTime()}, nil
+	return infoOf(st), nil
 }
 
 // List implements Store.
@@ -290,7 +295,7 @@ func (w *WebDAV) List(ctx context.Context, dir string) ([]Info, error) {
 	}
 	out := make([]Info, 0, len(entries))
 	for _, st := range entries {
-		out = append(out, Info{Name: st.Name(), Size: st.Size(), Dir: st.IsDir(), ModTime: st.ModTime()})
+		out = append(out, infoOf(st))
 	}
 	return out, nil
 }

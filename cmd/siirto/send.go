@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,21 +88,13 @@ stopped, use siirto encrypt, then siirto upload.
 			if err != nil {
 				return err
 			}
-			st, err := store.Stat(c.Context, pName)
-			if err != nil {
-				return err
-			}
-			if st.Size != m.Payload.Size {
-				return verify.Errorf(verify.CodeUploadMismatch, "%s is %d bytes on the server, %d were sent", pName, st.Size, m.Payload.Size)
-			}
 			data, err := m.Marshal()
 			if err != nil {
 				return err
 			}
-			if err := noManifestYet(c.Context, store, mName); err != nil {
-				return err
-			}
-			if err := store.Put(c.Context, mName, bytes.NewReader(data), int64(len(data))); err != nil {
+			// send has no --retries: the manifest goes up once.
+			once := func(op func() error) error { return op() }
+			if err := finishBundle(c.Context, store, opts.Name, m.Payload.Size, data, once); err != nil {
 				return err
 			}
 			return env.result(struct {

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,15 +116,11 @@ func bundleManifest(ctx context.Context, store clients.Store, arg, name string) 
 	if data, err := os.ReadFile(local); err == nil {
 		return data, nil
 	}
-	r, err := store.Open(ctx, encrypt.ManifestName(name))
+	data, err := readStoreFile(ctx, store, encrypt.ManifestName(name), verify.MaxManifest+1)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, verify.Errorf(verify.CodeManifestMissing, "%s is neither here nor in the journal folder", encrypt.ManifestName(name))
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
+	return data, err
 }
 
 // receiptKey is --receipt-key or the target's receipt_key (pinned: given
@@ -145,15 +140,10 @@ func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519
 		k, err := verify.ParseReceiptKey(data)
 		return k, true, err
 	}
-	r, err := store.Open(c.Context, verify.ReceiptKeyFile)
+	data, err := readStoreFile(c.Context, store, verify.ReceiptKeyFile, 64<<10)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, false, verify.Errorf(verify.CodeReceiptInvalid, "no %s in the journal folder and no --receipt-key: nothing to check a receipt with", verify.ReceiptKeyFile)
 	}
-	if err != nil {
-		return nil, false, err
-	}
-	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
 		return nil, false, err
 	}
@@ -165,14 +155,9 @@ func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519
 func awaitReceipt(c *cli.Context, store clients.Store, name string, manifest []byte, key ed25519.PublicKey) (*verify.Receipt, error) {
 	deadline := time.Now().Add(c.Duration("timeout"))
 	for {
-		r, err := store.Open(c.Context, verify.ReceiptName(name))
+		data, err := readStoreFile(c.Context, store, verify.ReceiptName(name), verify.MaxManifest+1)
 		stale := false
 		if err == nil {
-			data, rerr := io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
-			r.Close()
-			if rerr != nil {
-				return nil, rerr
-			}
 			rc, err := verify.ParseReceipt(data, key)
 			if err != nil {
 				return nil, err

@@ -80,7 +80,7 @@ configuration file (siirto --help names it) saves typing:
 			env.say("upload.folder", journal, to)
 
 			// Every bundle is checked before the first byte goes out.
-			var bundles []localBundle
+			var bundles []checkedBundle
 			var total int64
 			for _, arg := range c.Args().Slice() {
 				found, err := findBundles(arg)
@@ -90,7 +90,7 @@ configuration file (siirto --help names it) saves typing:
 				for _, lb := range found {
 					// The payload's SHA-256 is checked while it is sent, not
 					// in a pass of its own.
-					res, err := checkOne(c, lb, verify.Options{HeaderOnly: true}, false)
+					res, manifest, err := checkOne(c, lb, verify.Options{HeaderOnly: true}, false)
 					if err != nil {
 						return fmt.Errorf("%s: %w", lb.manifestPath(), err)
 					}
@@ -98,18 +98,18 @@ configuration file (siirto --help names it) saves typing:
 						return verify.Errorf(verify.CodeJournalMismatch, "%s is for journal number %s, but the folder is for %s: nothing was sent", lb.manifestPath(), res.Journal, journal)
 					}
 					total += res.Manifest.Payload.Size
-					bundles = append(bundles, lb)
+					bundles = append(bundles, checkedBundle{localBundle: lb, manifest: manifest, m: res.Manifest})
 				}
 			}
 			up := &uploader{store: store, retries: c.Int("retries"), bar: env.newProgress("progress.upload", total)}
 			var done []map[string]any
-			for _, lb := range bundles {
-				skipped, err := up.bundle(c.Context, lb)
+			for _, cb := range bundles {
+				skipped, err := up.bundle(c.Context, cb)
 				if err != nil {
 					up.bar.Finish()
 					return err
 				}
-				done = append(done, map[string]any{"bundle": lb.name, "already_there": skipped})
+				done = append(done, map[string]any{"bundle": cb.name, "already_there": skipped})
 			}
 			up.bar.Finish()
 			lines := make([]string, 0, len(done))
@@ -153,6 +153,12 @@ func (env *environment) openTarget(c *cli.Context, resumable bool) (clients.Stor
 		return nil, "", "", err
 	}
 	to := tgt.URL
+	// A target that cannot be used (plain http to another machine, say) is
+	// refused before a password is asked for, let alone sent.
+	u, err := clients.CheckTarget(to)
+	if err != nil {
+		return nil, "", "", err
+	}
 	cred := clients.Credentials{User: c.String("user")}
 	if cred.User == "" {
 		cred.User = tgt.User
@@ -161,7 +167,9 @@ func (env *environment) openTarget(c *cli.Context, resumable bool) (clients.Stor
 	if passFile == "" {
 		passFile = tgt.PasswordFile
 	}
-	if isRemote(to) {
+	// Only WebDAV takes a password: S3 has its keys from the AWS chain,
+	// and local folders need none.
+	if u.Scheme == "http" || u.Scheme == "https" {
 		p, err := env.password(c.Context, passFile)
 		if err != nil {
 			return nil, "", "", err
@@ -193,12 +201,6 @@ func (env *environment) openTarget(c *cli.Context, resumable bool) (clients.Stor
 	return store, to, journal, nil
 }
 
-// isRemote reports whether the target needs a password (WebDAV); S3 has
-// its keys from the AWS chain, and local folders need none.
-func isRemote(target string) bool {
-	return strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://")
-}
-
 func firstOf(a, b string) string {
 	if a != "" {
 		return a
@@ -209,18 +211,13 @@ func firstOf(a, b string) string {
 // remoteJournal reads journal_number.txt from the target folder and checks
 // that the folder is named after it.
 func remoteJournal(ctx context.Context, store clients.Store, to string) (string, error) {
-	r, err := store.Open(ctx, verify.JournalFile)
+	data, err := readStoreFile(ctx, store, verify.JournalFile, 4097)
 	if errors.Is(err, clients.ErrNotFound) {
 		if _, serr := store.Stat(ctx, ""); errors.Is(serr, clients.ErrNotFound) {
 			return "", verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
 		}
 		return "", verify.Errorf(verify.CodeFolderMissing, "%s has no %s, so it is not a journal folder", to, verify.JournalFile)
 	}
-	if err != nil {
-		return "", err
-	}
-	data, err := io.ReadAll(io.LimitReader(r, 4097))
-	r.Close()
 	if err != nil {
 		return "", err
 	}
@@ -235,6 +232,17 @@ func remoteJournal(ctx context.Context, store clients.Store, to string) (string,
 	return journal, nil
 }
 
+// readStoreFile reads a file in the store, at most limit bytes of it, so
+// that a huge file on the server cannot exhaust memory.
+func readStoreFile(ctx context.Context, store clients.Store, name string, limit int64) ([]byte, error) {
+	r, err := store.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(io.LimitReader(r, limit))
+}
+
 // uploader sends bundles, retrying what may succeed on a second try.
 type uploader struct {
 	store   clients.Store
@@ -243,24 +251,20 @@ type uploader struct {
 	sent    int64 // payload bytes of finished bundles, for the bar
 }
 
+// checkedBundle is a local bundle with the manifest as it was checked:
+// the bytes uploaded are those checked, not a second reading of the file.
+type checkedBundle struct {
+	localBundle
+	manifest []byte
+	m        *encrypt.Manifest
+}
+
 // bundle sends one bundle: payload, size check, manifest. It reports
 // whether the same bundle was already there.
-func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
-	manifest, err := os.ReadFile(lb.manifestPath())
-	if err != nil {
-		return false, err
-	}
-	m, err := verify.ParseManifest(manifest)
-	if err != nil {
-		return false, err
-	}
+func (u *uploader) bundle(ctx context.Context, cb checkedBundle) (bool, error) {
+	lb, manifest, m := cb.localBundle, cb.manifest, cb.m
 	mName, pName := encrypt.ManifestName(lb.name), encrypt.PayloadName(lb.name)
-	if r, err := u.store.Open(ctx, mName); err == nil {
-		there, rerr := io.ReadAll(io.LimitReader(r, verify.MaxManifest+1))
-		r.Close()
-		if rerr != nil {
-			return false, rerr
-		}
+	if there, err := readStoreFile(ctx, u.store, mName, verify.MaxManifest+1); err == nil {
 		if bytes.Equal(there, manifest) {
 			u.sent += m.Payload.Size
 			u.bar.Set(u.sent)
@@ -272,7 +276,7 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 	}
 
 	res, resumable := u.store.(clients.Resumer)
-	err = u.retry(ctx, func() error {
+	err := u.retry(ctx, func() error {
 		f, err := os.Open(lb.payloadPath())
 		if err != nil {
 			return err
@@ -295,19 +299,35 @@ func (u *uploader) bundle(ctx context.Context, lb localBundle) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	st, err := u.store.Stat(ctx, pName)
+	err = finishBundle(ctx, u.store, lb.name, m.Payload.Size, manifest, func(op func() error) error {
+		return u.retry(ctx, op)
+	})
 	if err != nil {
 		return false, err
 	}
-	if st.Size != m.Payload.Size {
-		return false, verify.Errorf(verify.CodeUploadMismatch, "%s is %d bytes on the server, %d were sent", pName, st.Size, m.Payload.Size)
-	}
 	u.sent += m.Payload.Size
-	if err := noManifestYet(ctx, u.store, mName); err != nil {
-		return false, err
+	return false, nil
+}
+
+// finishBundle completes a bundle whose payload is on the server: it
+// checks the payload's size there, that no bundle of the same name was
+// completed meanwhile, and puts the manifest, which makes the bundle
+// visible to the authority. put runs the manifest's upload: upload retries
+// it, send (whose data is new on every try) runs it once.
+func finishBundle(ctx context.Context, store clients.Store, name string, size int64, manifest []byte, put func(op func() error) error) error {
+	pName, mName := encrypt.PayloadName(name), encrypt.ManifestName(name)
+	st, err := store.Stat(ctx, pName)
+	if err != nil {
+		return err
 	}
-	return false, u.retry(ctx, func() error {
-		return u.store.Put(ctx, mName, bytes.NewReader(manifest), int64(len(manifest)))
+	if st.Size != size {
+		return verify.Errorf(verify.CodeUploadMismatch, "%s is %d bytes on the server, %d were sent", pName, st.Size, size)
+	}
+	if err := noManifestYet(ctx, store, mName); err != nil {
+		return err
+	}
+	return put(func() error {
+		return store.Put(ctx, mName, bytes.NewReader(manifest), int64(len(manifest)))
 	})
 }
 

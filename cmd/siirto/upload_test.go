@@ -64,6 +64,19 @@ func TestUploadWebDAV(t *testing.T) {
 	wantFail(t, dir, 2, verify.CodeTargetInvalid, "--config", "siirto.toml", "upload", "--to", "nosuch", "cohort.json")
 }
 
+// TestUploadTargetBeforePassword: plain http to another machine is refused
+// as an invalid target before any password is looked for, so the user
+// hears what is wrong with the target, not that a password is missing.
+func TestUploadTargetBeforePassword(t *testing.T) {
+	dir := workspace(t)
+	mustRun(t, dir, "encrypt", "-r", "authority.pub", "cohort")
+	for _, v := range []string{"SIIRTO_PASSWORD", "SIIRTO_PASSWORD_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	wantFail(t, dir, 2, verify.CodeTargetInvalid, "upload", "--user", "alice", "--to", "http://example.com/x/", "cohort.json")
+}
+
 // TestUploadS3 uploads to a journal folder in an S3 bucket on versitygw, a
 // real S3 server, with the keys from the AWS variables.
 func TestUploadS3(t *testing.T) {

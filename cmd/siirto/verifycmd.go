@@ -76,7 +76,7 @@ checks in its inbox.
 				}
 				for _, lb := range bundles {
 					o := outcome{Bundle: lb.manifestPath()}
-					res, err := checkOne(c, lb, opts, c.Bool("journal-folder"))
+					res, _, err := checkOne(c, lb, opts, c.Bool("journal-folder"))
 					if err == nil {
 						o.OK, o.Journal, o.Info, o.Checked = true, res.Journal, res.Manifest, "sealed"
 						line := text("verify.ok.sealed", env.lang)
@@ -111,11 +111,15 @@ checks in its inbox.
 	}
 }
 
-func checkOne(c *cli.Context, lb localBundle, opts verify.Options, journalFolder bool) (*verify.Result, error) {
+// checkOne checks a local bundle and returns the result with the
+// manifest's bytes as checked, so that a caller sending the manifest sends
+// exactly these rather than reading the file again.
+func checkOne(c *cli.Context, lb localBundle, opts verify.Options, journalFolder bool) (*verify.Result, []byte, error) {
 	vb, closer, err := lb.open(journalFolder)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer closer.Close()
-	return verify.Check(c.Context, vb, opts)
+	res, err := verify.Check(c.Context, vb, opts)
+	return res, vb.Manifest, err
 }
