@@ -92,7 +92,7 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 		if err := os.Remove(manifestPath); err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
-		if err := syncDir(o.OutDir); err != nil {
+		if err := SyncDir(o.OutDir); err != nil {
 			return nil, err
 		}
 	}
@@ -103,7 +103,7 @@ func WriteBundle(ctx context.Context, o BundleOptions) (m *Manifest, err error) 
 		os.Remove(payloadPath)
 		return nil, err
 	}
-	return m, syncDir(o.OutDir)
+	return m, SyncDir(o.OutDir)
 }
 
 // Seal packs the files (or reads the ready zip), encrypts the zip into

@@ -2,16 +2,11 @@
 
 package encrypt
 
-import (
-	"strings"
-)
+import "errors"
 
-// freeSpace is unknown here; extraction then relies on write errors.
-func freeSpace(string) (uint64, bool) { return 0, false }
-
-func isDiskFull(err error) bool {
-	return strings.Contains(strings.ToLower(err.Error()), "not enough space")
-}
+// FreeSpace cannot tell here and returns errors.ErrUnsupported: callers
+// then rely on the write itself failing when the disk fills.
+func FreeSpace(string) (int64, error) { return 0, errors.ErrUnsupported }
 
 // dirSyncMatters: Windows cannot sync a folder handle; NTFS journals names itself.
 const dirSyncMatters = false

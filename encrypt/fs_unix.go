@@ -3,21 +3,19 @@
 package encrypt
 
 import (
-	"errors"
+	"io/fs"
 	"syscall"
 )
 
-// freeSpace reports the bytes available to unprivileged users under dir.
-func freeSpace(dir string) (uint64, bool) {
+// FreeSpace reports the bytes an unprivileged process may still write
+// under dir, so that work needing room can be refused before it fills the
+// disk.
+func FreeSpace(dir string) (int64, error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, false
+		return 0, &fs.PathError{Op: "statfs", Path: dir, Err: err}
 	}
-	return uint64(st.Bavail) * uint64(st.Bsize), true
-}
-
-func isDiskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // dirSyncMatters: on Unix a folder must be synced for new names to be durable.

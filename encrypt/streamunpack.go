@@ -291,7 +291,7 @@ func (z *zipStream) entry(f *zip.File, out io.Writer) (int64, error) {
 		return 0, fmt.Errorf("%q: %w", f.Name, z.in.err)
 	case n > declared:
 		return 0, fmt.Errorf("%w: %q expands past its declared %d bytes", ErrZipBomb, f.Name, declared)
-	case err != nil && isDiskFull(err):
+	case err != nil && IsDiskFull(err):
 		return 0, fmt.Errorf("%w: %v", ErrDiskSpace, err)
 	case err != nil && (errors.Is(err, io.ErrUnexpectedEOF) || isFlateError(err)):
 		return 0, fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)

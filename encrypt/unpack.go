@@ -241,7 +241,7 @@ func beginExtract(dir string, total int64) (string, error) {
 		return "", fmt.Errorf("%w: %s", ErrExists, dir)
 	}
 	parent := filepath.Dir(dir)
-	if free, ok := freeSpace(parent); ok && free < uint64(total)+(64<<20) {
+	if free, err := FreeSpace(parent); err == nil && free < total+(64<<20) {
 		return "", fmt.Errorf("%w: %s needs %d bytes, %d are free", ErrDiskSpace, parent, total, free)
 	}
 	return os.MkdirTemp(parent, "."+filepath.Base(dir)+".part-")
@@ -260,7 +260,7 @@ func commitExtract(tmp, dir string) error {
 	if err := os.Rename(tmp, dir); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
+	return SyncDir(filepath.Dir(dir))
 }
 
 // createEntryFile creates the file for entry name under root (folders
@@ -303,7 +303,7 @@ func unpackFile(ctx context.Context, f *zip.File, root string, buf []byte) (List
 		return ListedFile{}, fmt.Errorf("%w: %q expands past its declared %d bytes", ErrZipBomb, f.Name, declared)
 	case err != nil && errors.Is(err, zip.ErrChecksum):
 		return ListedFile{}, fmt.Errorf("%w: %q fails its CRC-32 check", ErrZipInvalid, f.Name)
-	case err != nil && isDiskFull(err):
+	case err != nil && IsDiskFull(err):
 		return ListedFile{}, fmt.Errorf("%w: %v", ErrDiskSpace, err)
 	case err != nil && (errors.Is(err, io.ErrUnexpectedEOF) || isFlateError(err)):
 		return ListedFile{}, fmt.Errorf("%w: %q: %v", ErrZipInvalid, f.Name, err)
@@ -381,21 +381,9 @@ func syncTree(root string) error {
 		return err
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syncDir(dirs[i]); err != nil {
+		if err := SyncDir(dirs[i]); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && dirSyncMatters {
-		return err
 	}
 	return nil
 }

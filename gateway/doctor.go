@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
@@ -13,7 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/siirto/siirto/inbox"
+	"github.com/siirto/siirto/encrypt"
 	"github.com/siirto/siirto/verify"
 )
 
@@ -123,7 +122,7 @@ func (g *Gateway) Doctor(ctx context.Context) []Check {
 	}
 
 	// Space in staging.
-	if free, err := inbox.FreeSpace(c.stagingDir()); err == nil {
+	if free, err := encrypt.FreeSpace(c.stagingDir()); err == nil {
 		status := CheckOK
 		if free < 10<<30 {
 			status = CheckWarn
@@ -136,7 +135,9 @@ func (g *Gateway) Doctor(ctx context.Context) []Check {
 		pair, err := tls.LoadX509KeyPair(c.path(c.TLSCert), c.path(c.TLSKey))
 		if err != nil {
 			add("tls", CheckFail, "%v", err)
-		} else if leaf, err := x509.ParseCertificate(pair.Certificate[0]); err == nil {
+		} else if leaf := pair.Leaf; leaf == nil { // LoadX509KeyPair parses it already
+			add("tls", CheckFail, "%s holds no certificate that can be read", c.TLSCert)
+		} else {
 			left := time.Until(leaf.NotAfter)
 			switch {
 			case left < 0:

@@ -102,7 +102,7 @@ type Config struct {
 	// crashed run are dropped at start instead of waiting for their lease.
 	Exclusive bool
 	Now       func() time.Time
-	// Free reports free bytes at a path; nil uses statfs.
+	// Free reports free bytes at a path; nil uses encrypt.FreeSpace.
 	Free func(path string) (int64, error)
 }
 
@@ -162,7 +162,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Worker = fmt.Sprintf("%s/%d", h, os.Getpid())
 	}
 	if cfg.Free == nil {
-		cfg.Free = freeBytes
+		cfg.Free = encrypt.FreeSpace
 	}
 	for _, d := range []string{cfg.Staging, cfg.Rejected} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

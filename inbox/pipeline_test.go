@@ -310,8 +310,7 @@ func checkStaged(t testing.TB, h *harness, r inbox.Record) {
 	if files != r.Files {
 		t.Errorf("%d files staged, ledger says %d", files, r.Files)
 	}
-	work, _ := os.ReadDir(filepath.Join(h.cfg.Staging, ".work"))
-	if len(work) != 0 {
-		t.Errorf("plaintext work files left: %v", work)
+	if work := workLeft(t, h); len(work) != 0 {
+		t.Errorf("plaintext work files left: %q", work)
 	}
 }

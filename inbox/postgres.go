@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -105,7 +104,7 @@ const pgMigrateLock int64 = 0x73_69_69_72_74_6f
 // schema_migrations and applied by OpenPostgres inside one transaction
 // under an advisory lock.
 //
-// The gateway will select it by configuration: a PostgreSQL DSN (a URL or
+// The gateway uses it when ledger_url is set: a PostgreSQL DSN (a URL or
 // key=value connection string, with the password better in a file or
 // PGPASSFILE) in place of the embedded ledger.db, passed to OpenPostgres.
 // ReleaseAll suits only a gateway that is the sole worker on the database;
@@ -222,11 +221,6 @@ func pgHistory(ctx context.Context, tx pgx.Tx, id string, s State, code string, 
 	return nil
 }
 
-// exec runs one statement outside an explicit transaction (it is its own).
-func (l *Postgres) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	return l.pool.Exec(ctx, query, args...)
-}
-
 // Detect implements Ledger.
 func (l *Postgres) Detect(ctx context.Context, r Record) (bool, error) {
 	var added bool
@@ -281,7 +275,7 @@ func (l *Postgres) Due(ctx context.Context, now time.Time, limit int) ([]Record,
 // workers claiming at once, the second waits for the first's row lock and
 // then re-checks the condition against the claim just written, and fails.
 func (l *Postgres) Claim(ctx context.Context, id, worker string, now time.Time, lease time.Duration) (bool, error) {
-	tag, err := l.exec(ctx, `UPDATE bundles SET claimed_by = $1, lease_until = $2
+	tag, err := l.pool.Exec(ctx, `UPDATE bundles SET claimed_by = $1, lease_until = $2
 		WHERE id = $3 AND (lease_until <= $4 OR claimed_by = $1)`, worker, nanos(now.Add(lease)), id, nanos(now))
 	if err != nil {
 		return false, fmt.Errorf("ledger: claim: %w", err)
@@ -291,7 +285,7 @@ func (l *Postgres) Claim(ctx context.Context, id, worker string, now time.Time, 
 
 // Release implements Ledger.
 func (l *Postgres) Release(ctx context.Context, id, worker string) error {
-	if _, err := l.exec(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE id = $1 AND claimed_by = $2`, id, worker); err != nil {
+	if _, err := l.pool.Exec(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE id = $1 AND claimed_by = $2`, id, worker); err != nil {
 		return fmt.Errorf("ledger: release: %w", err)
 	}
 	return nil
@@ -342,7 +336,7 @@ func (l *Postgres) Advance(ctx context.Context, from State, r Record, outbox []s
 
 // Retry implements Ledger.
 func (l *Postgres) Retry(ctx context.Context, id, code, detail string, next time.Time) error {
-	if _, err := l.exec(ctx, `UPDATE bundles SET attempts = attempts + 1, code = $1, detail = $2, next_attempt = $3
+	if _, err := l.pool.Exec(ctx, `UPDATE bundles SET attempts = attempts + 1, code = $1, detail = $2, next_attempt = $3
 		WHERE id = $4 AND state IN ($5, $6)`, code, detail, nanos(next), id, string(StateDetected), string(StateVerified)); err != nil {
 		return fmt.Errorf("ledger: retry: %w", err)
 	}
@@ -417,7 +411,7 @@ func (l *Postgres) OutboxDone(ctx context.Context, item OutboxItem, now time.Tim
 
 // OutboxRetry implements Ledger.
 func (l *Postgres) OutboxRetry(ctx context.Context, item OutboxItem, detail string, next time.Time) error {
-	if _, err := l.exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, lease_until = 0
+	if _, err := l.pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, lease_until = 0
 		WHERE id = $3`, detail, nanos(next), item.ID); err != nil {
 		return fmt.Errorf("ledger: outbox: %w", err)
 	}
@@ -515,7 +509,7 @@ func (l *Postgres) Meta(ctx context.Context, key string) (string, error) {
 
 // SetMeta implements Ledger.
 func (l *Postgres) SetMeta(ctx context.Context, key, value string) error {
-	if _, err := l.exec(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
+	if _, err := l.pool.Exec(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, key, value); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
@@ -526,7 +520,7 @@ func (l *Postgres) SetMeta(ctx context.Context, key, value string) error {
 // compares against its latest value, so racing writers leave the greatest;
 // the column's "C" collation compares bytes, as SQLite does.
 func (l *Postgres) SetMetaMax(ctx context.Context, key, value string) error {
-	if _, err := l.exec(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
+	if _, err := l.pool.Exec(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE EXCLUDED.value > meta.value`, key, value); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}

@@ -94,16 +94,16 @@ func rejects(c verify.Code) bool {
 	return verify.Lookup(c).Class == verify.ClassBundle || c == verify.CodeWrongKey
 }
 
-// opened is a bundle read from its journal folder.
+// opened is a bundle read from its journal folder; b.Payload, when set,
+// is the file openFile returned, so close closes it.
 type opened struct {
 	b       verify.Bundle
-	payload io.ReadCloser
 	journal Journal
 }
 
 func (o *opened) close() {
-	if o.payload != nil {
-		o.payload.Close()
+	if c, ok := o.b.Payload.(io.Closer); ok {
+		c.Close()
 	}
 }
 
@@ -118,7 +118,7 @@ func (p *Pipeline) open(ctx context.Context, r Record) (*opened, error) {
 	if id != r.ID {
 		return nil, verify.Errorf(verify.CodeManifestInvalid, "the manifest changed after it was detected")
 	}
-	o := &opened{b: verify.Bundle{Name: r.Name, Folder: r.Folder, Manifest: manifest, PayloadSize: -1}}
+	o := &opened{b: verify.Bundle{Name: r.Name, Folder: r.Folder, Manifest: manifest}}
 	if o.b.JournalFile, err = p.readSmall(ctx, r.Folder, verify.JournalFile); err != nil {
 		return nil, verify.AsError(err)
 	}
@@ -136,7 +136,7 @@ func (p *Pipeline) open(ctx context.Context, r Record) (*opened, error) {
 // openPayload (re)opens the payload from its start.
 func (p *Pipeline) openPayload(ctx context.Context, r Record, o *opened) error {
 	o.close()
-	o.payload, o.b.Payload = nil, nil
+	o.b.Payload = nil
 	f, size, err := p.openFile(ctx, r.Folder, encrypt.PayloadName(r.Name))
 	switch {
 	case notFound(err):
@@ -144,7 +144,7 @@ func (p *Pipeline) openPayload(ctx context.Context, r Record, o *opened) error {
 	case err != nil:
 		return verify.AsError(err)
 	default:
-		o.payload, o.b.Payload, o.b.PayloadSize = f, f, size
+		o.b.Payload, o.b.PayloadSize = f, size
 	}
 	return nil
 }
@@ -157,7 +157,8 @@ func (p *Pipeline) options(o *opened) verify.Options {
 	}
 }
 
-// advance runs the steps left for r; it returns the error that stopped it.
+// advance runs the steps left for r, which is detected or verified; it
+// returns the error that stopped it.
 func (p *Pipeline) advance(ctx context.Context, r *Record) error {
 	o, err := p.open(ctx, *r)
 	if err != nil {
@@ -187,16 +188,13 @@ func (p *Pipeline) advance(ctx context.Context, r *Record) error {
 			return err
 		}
 		// From the start again: a local file seeks, a stream is reopened.
-		if sk, ok := o.payload.(io.Seeker); ok {
+		if sk, ok := o.b.Payload.(io.Seeker); ok {
 			if _, err := sk.Seek(0, io.SeekStart); err != nil {
 				return verify.AsError(err)
 			}
 		} else if err := p.openPayload(ctx, *r, o); err != nil {
 			return err
 		}
-	}
-	if r.State != StateVerified {
-		return nil
 	}
 	return p.stage(ctx, r, o)
 }
@@ -245,7 +243,7 @@ func (p *Pipeline) stage(ctx context.Context, r *Record, o *opened) error {
 			_ = removeTree(target)
 		}
 	}()
-	if err := syncDir(folder); err != nil {
+	if err := encrypt.SyncDir(folder); err != nil {
 		return verify.AsError(err)
 	}
 	staging := target

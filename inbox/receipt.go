@@ -80,5 +80,5 @@ func (p *Pipeline) moveRejected(ctx context.Context, r Record) error {
 			return err
 		}
 	}
-	return syncDir(dst)
+	return encrypt.SyncDir(dst)
 }

@@ -97,9 +97,8 @@ func remoteRun(t *testing.T, store clients.Store) {
 		}
 	}
 	// Nothing of the plaintext is left outside the staged folder.
-	work, _ := os.ReadDir(filepath.Join(h.cfg.Staging, ".work"))
-	if len(work) != 0 {
-		t.Fatalf("work files left: %v", work)
+	if work := workLeft(t, h); len(work) != 0 {
+		t.Fatalf("work files left: %q", work)
 	}
 	if len(h.rec.sent) != 1 || !strings.HasPrefix(h.rec.sent[0], "webhook ") {
 		t.Fatalf("deliveries %q", h.rec.sent)
@@ -125,6 +124,15 @@ func TestS3Inbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts versitygw")
 	}
+	store, _ := s3Store(t, "inbox/")
+	remoteRun(t, store)
+}
+
+// s3Store starts versitygw and opens prefix in its bucket, with the AWS
+// keys from the environment as the gateway takes them, and no AWS
+// configuration of the user's in the way. It returns the store's URL.
+func s3Store(t *testing.T, prefix string) (clients.Store, string) {
+	t.Helper()
 	srv := testserver.S3(t)
 	none := filepath.Join(t.TempDir(), "no-aws-config")
 	for k, v := range map[string]string{
@@ -133,9 +141,10 @@ func TestS3Inbox(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	store, err := clients.OpenWith(context.Background(), "s3://"+srv.Bucket+"/inbox/", clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
+	url := "s3://" + srv.Bucket + "/" + prefix
+	store, err := clients.OpenWith(context.Background(), url, clients.OpenOptions{S3: clients.S3Options{Endpoint: srv.Endpoint, Region: srv.Region}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	remoteRun(t, store)
+	return store, url
 }

@@ -40,10 +40,14 @@ func (p *Pipeline) retain(ctx context.Context) {
 
 // purge deletes one bundle's retained data now and records it.
 func (p *Pipeline) purge(ctx context.Context, r Record) error {
-	var paths []string
+	// What the audit names as deleted; only accepted bundles have staging.
+	deleted := r.Staging
 	switch {
 	case r.Outcome == OutcomeRejected:
-		paths = append(paths, p.rejectedDir(r))
+		deleted = p.rejectedDir(r)
+		if err := removeTree(deleted); err != nil {
+			return err
+		}
 	case p.cfg.StageStore != nil && p.cfg.StageURL != "" && strings.HasPrefix(r.Staging, p.cfg.StageURL):
 		// Published to the staging store: the payload, then the manifest.
 		base := path.Join(r.Folder, r.ID)
@@ -53,10 +57,7 @@ func (p *Pipeline) purge(ctx context.Context, r Record) error {
 			}
 		}
 	case r.Staging != "":
-		paths = append(paths, r.Staging)
-	}
-	for _, path := range paths {
-		if err := removeTree(path); err != nil {
+		if err := removeTree(r.Staging); err != nil {
 			return err
 		}
 	}
@@ -66,10 +67,8 @@ func (p *Pipeline) purge(ctx context.Context, r Record) error {
 		}
 	}
 	fields := map[string]string{"outcome": r.Outcome}
-	if len(paths) > 0 {
-		fields["deleted"] = paths[0]
-	} else if r.Outcome == OutcomeAccepted && r.Staging != "" {
-		fields["deleted"] = r.Staging
+	if deleted != "" {
+		fields["deleted"] = deleted
 	}
 	if err := p.audit(Event{Action: "retention_delete", Folder: r.Folder, Bundle: r.ID, Fields: fields}); err != nil {
 		return err

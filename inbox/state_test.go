@@ -1,9 +1,11 @@
 package inbox_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,54 +195,82 @@ func TestDeliveryRetriedThenGivenUp(t *testing.T) {
 // TestStagingStore: with a staging store, the verified files are
 // published there as a bundle encrypted to the handlers' key, nothing
 // stays in local staging, and retention deletes the published bundle.
+// The store is a local folder and, unless -short, an S3 bucket.
 func TestStagingStore(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		open func(t *testing.T) (store clients.Store, url string)
+	}{
+		{"local", func(t *testing.T) (clients.Store, string) {
+			remote := t.TempDir()
+			store, err := clients.NewLocal(remote)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return store, "file://" + remote + "/"
+		}},
+		{"s3", func(t *testing.T) (clients.Store, string) {
+			if testing.Short() {
+				t.Skip("starts versitygw")
+			}
+			return s3Store(t, "staging/")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store, url := c.open(t)
+			testStagingStore(t, store, url)
+		})
+	}
+}
+
+func testStagingStore(t *testing.T, store clients.Store, url string) {
 	h := newHarness(t)
 	goodCase(t, h)
 	handlersPub, handlers, err := encrypt.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote := t.TempDir()
-	store, err := clients.NewLocal(remote)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.cfg.StageStore, h.cfg.StageRecipients, h.cfg.StageURL = store, []encrypt.PublicKey{handlersPub}, "file://"+remote+"/"
+	h.cfg.StageStore, h.cfg.StageRecipients, h.cfg.StageURL = store, []encrypt.PublicKey{handlersPub}, url
 	h.cfg.Retention = 90 * 24 * time.Hour
 	now := time.Now()
 	h.cfg.Now = func() time.Time { return now }
-	if err := h.pipeline(t).Once(context.Background()); err != nil {
+	ctx := context.Background()
+	if err := h.pipeline(t).Once(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r := only(t, h)
-	published := strings.TrimPrefix(r.Staging, "file://")
+	published := strings.TrimPrefix(r.Staging, url)
 	if r.State != inbox.StateReceipted || !strings.HasPrefix(r.Staging, h.cfg.StageURL) {
 		t.Fatalf("%+v", r)
 	}
 	assertNothingStaged(t, h)
 	// The handlers' key opens it, and verify finds it whole.
-	manifest, err := os.ReadFile(published)
-	if err != nil {
-		t.Fatal(err)
+	read := func(name string) []byte {
+		f, err := store.Open(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		data, err := io.ReadAll(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
 	}
-	payload, err := os.Open(strings.TrimSuffix(published, ".json") + ".c4gh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, _ := payload.Stat()
-	_, err = verify.Check(context.Background(), verify.Bundle{Name: r.Name, Manifest: manifest, Payload: payload, PayloadSize: info.Size()},
+	manifest := read(published)
+	payload := read(strings.TrimSuffix(published, ".json") + ".c4gh")
+	_, err = verify.Check(ctx, verify.Bundle{Name: r.Name, Manifest: manifest, Payload: bytes.NewReader(payload), PayloadSize: int64(len(payload))},
 		verify.Options{Key: &handlers, Recipients: []encrypt.PublicKey{handlersPub}})
-	payload.Close()
 	if err != nil {
 		t.Fatalf("the published bundle does not verify with the handlers' key: %v", err)
 	}
-	if _, err := h.ledger.Delivered(context.Background(), r.ID, now); err != nil {
+	if _, err := h.ledger.Delivered(ctx, r.ID, now); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(91 * 24 * time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	runFor(t, ctx, cancel, h.pipeline(t))
-	if _, err := os.Stat(published); !os.IsNotExist(err) {
+	runCtx, cancel := context.WithCancel(ctx)
+	runFor(t, runCtx, cancel, h.pipeline(t))
+	if _, err := store.Stat(ctx, published); !errors.Is(err, clients.ErrNotFound) {
 		t.Fatalf("the published bundle was kept after retention: %v", err)
 	}
 	if r := only(t, h); r.State != inbox.StatePurged {

@@ -122,12 +122,7 @@ func Check(ctx context.Context, b Bundle, o Options) (*Result, error) {
 	}
 	switch {
 	case o.Key == nil && o.HeaderOnly:
-		var hdr *encrypt.Header
-		if hdr, err = encrypt.ParseHeader(b.Payload); err == nil {
-			err = checkHeader(hdr, m)
-		} else {
-			err = AsError(err)
-		}
+		_, err = readHeader(b.Payload, m)
 	case o.Key == nil:
 		err = checkCiphertext(ctx, b.Payload, m)
 	default:
@@ -227,14 +222,20 @@ func checkHeader(h *encrypt.Header, m *encrypt.Manifest) error {
 	return nil
 }
 
+// readHeader reads the payload's header and compares it with the manifest.
+func readHeader(payload io.Reader, m *encrypt.Manifest) (*encrypt.Header, error) {
+	hdr, err := encrypt.ParseHeader(payload)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return hdr, checkHeader(hdr, m)
+}
+
 func checkCiphertext(ctx context.Context, payload io.Reader, m *encrypt.Manifest) error {
 	h := sha256.New()
 	tee := io.TeeReader(payload, h)
-	hdr, err := encrypt.ParseHeader(tee)
+	hdr, err := readHeader(tee, m)
 	if err != nil {
-		return AsError(err)
-	}
-	if err := checkHeader(hdr, m); err != nil {
 		return err
 	}
 	n, err := io.Copy(&ctxWriter{ctx: ctx, w: io.Discard}, tee)

@@ -202,8 +202,7 @@ func runCorpus(t *testing.T, want func(kind, name string) bool) map[string]int {
 				} else {
 					checkBad(t, l, exp, key, senders)
 				}
-				leftovers, _ := filepath.Glob(filepath.Join(tmpdir, ".siirto-verify-*"))
-				if len(leftovers) > 0 {
+				if leftovers := plaintextLeft(t, tmpdir); len(leftovers) > 0 {
 					t.Errorf("decrypted plaintext left behind: %q", leftovers)
 				}
 			})

@@ -175,7 +175,7 @@ func CodeOf(err error) Code {
 			return m.code
 		}
 	}
-	if isDiskFull(err) {
+	if encrypt.IsDiskFull(err) {
 		return CodeDiskFull
 	}
 	var pe *fs.PathError

@@ -158,9 +158,6 @@ func ParseReceiptKey(data []byte) (ed25519.PublicKey, error) {
 	return ek, nil
 }
 
-// ErrNoReceipt is returned while a bundle has no receipt yet.
-var ErrNoReceipt = errors.New("no receipt yet")
-
 // String summarises a receipt in English, for logs.
 func (r *Receipt) String() string {
 	if r.Status == ReceiptAccepted {

@@ -124,8 +124,8 @@ func TestCheckFallsBack(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "a.txt")); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := os.ReadDir(work); len(left) != 0 {
-		t.Fatalf("plaintext left in the work folder: %v", left)
+	if left := plaintextLeft(t, work); len(left) != 0 {
+		t.Fatalf("plaintext left in the work folder: %q", left)
 	}
 }
 
