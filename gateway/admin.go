@@ -60,13 +60,9 @@ func (g *Gateway) AddJournal(ctx context.Context, s JournalSpec) (*JournalResult
 		senders = append(senders, pk.String())
 	}
 	res := &JournalResult{Folder: folder}
-	users, err := g.accounts.Users(ctx)
+	exists, err := g.accounts.HasUser(ctx, s.User)
 	if err != nil {
 		return nil, err
-	}
-	exists := false
-	for _, u := range users {
-		exists = exists || u.Name == s.User
 	}
 	if exists && s.Password != "" {
 		return nil, fmt.Errorf("user %s exists already: leave out the password to grant them this journal, or use `user passwd`", s.User)

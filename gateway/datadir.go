@@ -19,10 +19,10 @@ import (
 
 // Key file names in the data folder's keys/.
 const (
-	KeyPub        = "gateway.pub"     // give this to uploaders: they encrypt to it
-	KeySec        = "gateway.sec"     // passphrase-protected Crypt4GH secret key
-	ReceiptSec    = "receipt.key"     // Ed25519 PKCS#8 PEM: signs receipts
-	ReceiptPubKey = "receipt-key.pub" // its public half, copied into every journal folder
+	KeyPub        = "gateway.pub"         // give this to uploaders: they encrypt to it
+	KeySec        = "gateway.sec"         // passphrase-protected Crypt4GH secret key
+	ReceiptSec    = "receipt.key"         // Ed25519 PKCS#8 PEM: signs receipts
+	ReceiptPubKey = verify.ReceiptKeyFile // its public half, copied into every journal folder
 )
 
 // InitOptions tune Init.

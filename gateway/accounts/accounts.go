@@ -398,32 +398,46 @@ func (s *Store) journals(ctx context.Context, where string, args ...any) ([]Jour
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// One query per list for all the journals selected (the same where
+	// and args, as a subquery), not one per journal.
+	in := `WHERE folder IN (SELECT folder FROM accounts_journals ` + where + `)`
+	senders, err := s.groups(ctx, `SELECT folder, key FROM accounts_senders `+in+` ORDER BY folder, key`, args...)
+	if err != nil {
+		return nil, err
+	}
+	users, err := s.groups(ctx, `SELECT folder, user_name FROM accounts_grants `+in+` ORDER BY folder, user_name`, args...)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		if out[i].Senders, err = s.strings(ctx, `SELECT key FROM accounts_senders WHERE folder = $1 ORDER BY key`, out[i].Folder); err != nil {
-			return nil, err
-		}
-		if out[i].Users, err = s.strings(ctx, `SELECT user_name FROM accounts_grants WHERE folder = $1 ORDER BY user_name`, out[i].Folder); err != nil {
-			return nil, err
-		}
+		out[i].Senders, out[i].Users = senders[out[i].Folder], users[out[i].Folder]
 	}
 	return out, nil
 }
 
-func (s *Store) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+// groups runs q, which selects (key, value) pairs, and groups the values
+// by key, keeping q's order within each.
+func (s *Store) groups(ctx context.Context, q string, args ...any) (map[string][]string, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	out := map[string][]string{}
 	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
 			return nil, fmt.Errorf("accounts: %w", err)
 		}
-		out = append(out, v)
+		out[k] = append(out[k], v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return out, nil
 }
 
 // CheckUserName says whether name can be a user: it names a folder in
@@ -517,12 +531,30 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	folders, err := s.groups(ctx, `SELECT user_name, folder FROM accounts_grants ORDER BY user_name, folder`)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		if out[i].Folders, err = s.strings(ctx, `SELECT folder FROM accounts_grants WHERE user_name = $1 ORDER BY folder`, out[i].Name); err != nil {
-			return nil, err
-		}
+		out[i].Folders = folders[out[i].Name]
 	}
 	return out, nil
+}
+
+// HasUser reports whether an account named name exists, disabled or not.
+func (s *Store) HasUser(ctx context.Context, name string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM accounts_users WHERE name = $1`, name).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("accounts: %w", err)
+	}
+	return true, nil
 }
 
 // Authenticate checks a user's password; any failure is ErrBadLogin, so

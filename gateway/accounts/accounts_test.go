@@ -55,6 +55,7 @@ var storeCases = []struct {
 	{"Accounts", testAccounts},
 	{"UserNames", testUserNames},
 	{"Order", testOrder},
+	{"Lists", testLists},
 	{"TwoStores", testTwoStores},
 	{"Reopen", testReopen},
 	{"ConcurrentOpen", testConcurrentOpen},
@@ -268,6 +269,70 @@ func testOrder(t *testing.T, d database) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("users in order %q, want %q", got, want)
+	}
+}
+
+// testLists: Journals, Journal and Users give each row its own senders,
+// users and folders, though they load them for all rows at once; HasUser
+// finds a user, disabled or not.
+func testLists(t *testing.T, d database) {
+	ctx := t.Context()
+	s := d.open(t)
+	for _, f := range []string{"f1", "f2", "f3"} {
+		if err := s.AddJournal(ctx, Journal{Folder: f, Number: "n" + f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []string{"u1", "u2", "u3"} {
+		if err := s.AddUser(ctx, u, "a long enough password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range [][2]string{{"u2", "f1"}, {"u1", "f1"}, {"u1", "f2"}} {
+		if err := s.Grant(ctx, g[0], g[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range [][2]string{{"f2", "K2"}, {"f1", "K1b"}, {"f1", "K1a"}} {
+		if err := s.AddSender(ctx, k[0], k[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetDisabled(ctx, "u3", true); err != nil {
+		t.Fatal(err)
+	}
+	js, err := s.Journals(ctx)
+	if err != nil || len(js) != 3 {
+		t.Fatalf("journals %+v %v", js, err)
+	}
+	want := map[string][2][]string{ // folder → users, senders
+		"f1": {{"u1", "u2"}, {"K1a", "K1b"}},
+		"f2": {{"u1"}, {"K2"}},
+		"f3": {nil, nil},
+	}
+	for _, j := range js {
+		if w := want[j.Folder]; !slices.Equal(j.Users, w[0]) || !slices.Equal(j.Senders, w[1]) {
+			t.Errorf("Journals: %s has users %q and senders %q, want %q and %q", j.Folder, j.Users, j.Senders, w[0], w[1])
+		}
+	}
+	j, err := s.Journal(ctx, "f2")
+	if w := want["f2"]; err != nil || !slices.Equal(j.Users, w[0]) || !slices.Equal(j.Senders, w[1]) {
+		t.Errorf("Journal f2: %+v %v", j, err)
+	}
+	us, err := s.Users(ctx)
+	if err != nil || len(us) != 3 {
+		t.Fatalf("users %+v %v", us, err)
+	}
+	folders := map[string][]string{"u1": {"f1", "f2"}, "u2": {"f1"}, "u3": nil}
+	for _, u := range us {
+		if !slices.Equal(u.Folders, folders[u.Name]) {
+			t.Errorf("Users: %s has folders %q, want %q", u.Name, u.Folders, folders[u.Name])
+		}
+	}
+	for name, want := range map[string]bool{"u1": true, "u3": true, "nobody": false} {
+		if got, err := s.HasUser(ctx, name); err != nil || got != want {
+			t.Errorf("HasUser(%q) = %v, %v; want %v", name, got, err, want)
+		}
 	}
 }
 

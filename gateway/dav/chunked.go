@@ -112,11 +112,7 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, rq *request
 		http.Error(w, msg, status)
 		return
 	}
-	if !s.allowed(w, rq, d) {
-		return
-	}
-	if st, err := os.Stat(filepath.Dir(d.disk(s.cfg.Root))); err != nil || !st.IsDir() {
-		http.Error(w, "the folder to write into does not exist", http.StatusConflict)
+	if !s.writable(w, rq, d) {
 		return
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
@@ -228,14 +224,10 @@ func (s *Server) assemble(w http.ResponseWriter, r *http.Request, rq *request, d
 		}
 	}
 	overwrite := r.Header.Get("Overwrite") != "F"
-	if !s.allowed(w, rq, d) {
+	if !s.writable(w, rq, d) {
 		return
 	}
 	dst := d.disk(s.cfg.Root)
-	if st, err := os.Stat(filepath.Dir(dst)); err != nil || !st.IsDir() {
-		http.Error(w, "the folder to write into does not exist", http.StatusConflict)
-		return
-	}
 	release, status, msg := s.confirm(r, rq, d.name())
 	if status != 0 {
 		http.Error(w, msg, status)

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"golang.org/x/net/webdav"
 )
@@ -101,6 +103,20 @@ func (s *Server) allowed(w http.ResponseWriter, rq *request, t target) bool {
 	return true
 }
 
+// writable is allowed for a request that writes a file at t (a PUT, a
+// chunked upload's destination), and also answers 409 and returns false
+// when the folder to write into does not exist.
+func (s *Server) writable(w http.ResponseWriter, rq *request, t target) bool {
+	if !s.allowed(w, rq, t) {
+		return false
+	}
+	if st, err := os.Stat(filepath.Dir(t.disk(s.cfg.Root))); err != nil || !st.IsDir() {
+		http.Error(w, "the folder to write into does not exist", http.StatusConflict)
+		return false
+	}
+	return true
+}
+
 // serveRoot serves /remote.php/dav/files/<user>/, the read-only list of
 // the user's journal folders.
 func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request, rq *request) {
@@ -141,13 +157,8 @@ func (s *Server) davHandler(rq *request) *webdav.Handler {
 // namespace prefix declaration (xmlns:p=""), which XML Namespaces 1.0
 // forbids and Go's XML decoder would accept, and puts the body back.
 func (s *Server) checkXML(w http.ResponseWriter, r *http.Request) bool {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
-	if err != nil {
-		http.Error(w, "reading the request failed", http.StatusBadRequest)
-		return false
-	}
-	if len(body) > maxXMLBody {
-		http.Error(w, "the request body is too large", http.StatusRequestEntityTooLarge)
+	body, ok := readXMLBody(w, r)
+	if !ok {
 		return false
 	}
 	d := xml.NewDecoder(bytes.NewReader(body))
@@ -168,4 +179,22 @@ func (s *Server) checkXML(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return true
+}
+
+// maxXMLBody bounds the XML bodies of PROPFIND, PROPPATCH and LOCK.
+const maxXMLBody = 1 << 20
+
+// readXMLBody reads a request's XML body, at most maxXMLBody bytes; it
+// answers 400 or 413 and returns false when it cannot.
+func readXMLBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
+	if err != nil {
+		http.Error(w, "reading the request failed", http.StatusBadRequest)
+		return nil, false
+	}
+	if len(body) > maxXMLBody {
+		http.Error(w, "the request body is too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	return body, true
 }

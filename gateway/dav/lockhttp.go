@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,20 +17,12 @@ import (
 	"golang.org/x/net/webdav"
 )
 
-// maxXMLBody bounds the XML bodies of PROPFIND, PROPPATCH and LOCK.
-const maxXMLBody = 1 << 20
-
 // serveLock answers LOCK: a new lock (creating an empty file when nothing
 // is at the path yet, as RFC 4918 section 7.3 says), or, with an empty
 // body, a refresh of the lock named in the If header.
 func (s *Server) serveLock(w http.ResponseWriter, r *http.Request, rq *request, t target) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
-	if err != nil {
-		http.Error(w, "reading the request failed", http.StatusBadRequest)
-		return
-	}
-	if len(body) > maxXMLBody {
-		http.Error(w, "the request body is too large", http.StatusRequestEntityTooLarge)
+	body, ok := readXMLBody(w, r)
+	if !ok {
 		return
 	}
 	timeout := lockTimeout(r.Header.Get("Timeout"))
@@ -58,8 +49,7 @@ func (s *Server) serveLock(w http.ResponseWriter, r *http.Request, rq *request, 
 		writeLock(w, http.StatusOK, l, s.href(rq, l.root))
 		return
 	}
-	if reason := s.refusal(rq, t); reason != "" {
-		s.deny(w, rq, http.StatusForbidden, reason)
+	if !s.allowed(w, rq, t) {
 		return
 	}
 	var li lockInfo

@@ -3,6 +3,7 @@ package dav
 import (
 	"errors"
 	"fmt"
+	"github.com/siirto/siirto/encrypt"
 	"io"
 	"net/http"
 	"os"
@@ -22,15 +23,10 @@ func (s *Server) servePut(w http.ResponseWriter, r *http.Request, rq *request, t
 		http.Error(w, "partial PUTs (Content-Range) are not supported", http.StatusBadRequest)
 		return
 	}
-	if reason := s.refusal(rq, t); reason != "" {
-		s.deny(w, rq, http.StatusForbidden, reason)
+	if !s.writable(w, rq, t) {
 		return
 	}
 	dst := t.disk(s.cfg.Root)
-	if st, err := os.Stat(filepath.Dir(dst)); err != nil || !st.IsDir() {
-		http.Error(w, "the folder to write into does not exist", http.StatusConflict)
-		return
-	}
 	if st, err := os.Stat(dst); err == nil && st.IsDir() {
 		http.Error(w, "a folder has this name", http.StatusMethodNotAllowed)
 		return
@@ -142,7 +138,8 @@ func (s *Server) commit(rq *request, t target, tmp string, overwrite bool) (bool
 	if err != nil {
 		return false, nil, err
 	}
-	syncDir(filepath.Dir(dst))
+	// Failing to make the rename durable is not fatal: the rename is done.
+	_ = encrypt.SyncDir(filepath.Dir(dst))
 	s.stored(rq, t, fi)
 	return replaced, fi, nil
 }
@@ -156,13 +153,4 @@ func (s *Server) stored(rq *request, t target, fi os.FileInfo) {
 	}
 	s.log.Info("dav: stored", "user", rq.user, "addr", rq.addr, "folder", t.folder, "name", t.top(), "size", fi.Size())
 	s.events.Stored(rq.user, rq.addr, t.folder, t.top(), fi.Size())
-}
-
-// syncDir makes a rename in dir durable. Failing that is not fatal (the
-// rename itself is done), and some systems cannot sync folders at all.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }

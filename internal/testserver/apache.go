@@ -209,14 +209,14 @@ func findTemplate() ([]byte, error) {
 }
 
 // davReady is a probe: an authenticated PROPFIND of the URL answers 207.
-func davReady(d *DAV) func(*http.Client) error {
-	return func(c *http.Client) error {
+func davReady(d *DAV) func() error {
+	return func() error {
 		req, err := http.NewRequest("PROPFIND", d.URL, nil)
 		if err != nil {
 			return err
 		}
 		req.SetBasicAuth(d.User, d.Password)
 		req.Header.Set("Depth", "0")
-		return answers(req, http.StatusMultiStatus)(c)
+		return answers(req, http.StatusMultiStatus)()
 	}
 }

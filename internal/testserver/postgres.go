@@ -2,13 +2,11 @@ package testserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -59,17 +57,7 @@ func Postgres(t testing.TB) *PG {
 		}
 	}
 	p := retryPort(t, func() (*PG, error) { return startPG(t) })
-	t.Cleanup(func() {
-		if err := p.stop(); err != nil {
-			t.Errorf("testserver: stopping postgres: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("testserver: postgres log (%s):\n%s", p.DSN, p.srv.logTail())
-		}
-		if err := os.RemoveAll(p.Dir); err != nil {
-			t.Errorf("testserver: %v", err)
-		}
-	})
+	p.srv.stopAtCleanup(t, p.DSN)
 	return p
 }
 
@@ -89,7 +77,9 @@ func startPG(t testing.TB) (_ *PG, err error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	p := &PG{Dir: dir, t: t}
+	// A fast shutdown, as `pg_ctl -m fast stop` asks for (pg_ctl would
+	// refuse to run as root): open sessions are ended, not waited for.
+	p := &PG{Dir: dir, t: t, srv: &server{name: "postgres", dir: dir, stopSignal: syscall.SIGINT}}
 	for _, d := range []string{"logs", "run"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, err
@@ -121,7 +111,7 @@ func startPG(t testing.TB) (_ *PG, err error) {
 		return nil, err
 	}
 	if err := p.admin(`CREATE DATABASE siirto`); err != nil {
-		_ = p.stop()
+		_ = p.srv.stop()
 		return nil, err
 	}
 	p.DSN = p.dsn("siirto")
@@ -140,80 +130,29 @@ func (p *PG) dsn(db string) string {
 // connections. Its output is appended to logs/stderr.log, so a restart
 // keeps the earlier log.
 func (p *PG) start() error {
-	out, err := os.OpenFile(filepath.Join(p.Dir, "logs", "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
 	cmd := exec.Command(filepath.Join(PostgresBinDir, "postgres"), "-D", filepath.Join(p.Dir, "data"),
 		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(p.Port), "-k", filepath.Join(p.Dir, "run"),
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
-	cmd.Dir, cmd.Env, cmd.SysProcAttr = p.Dir, pgEnv(), pgProcAttr(p.cred)
-	cmd.Stdout, cmd.Stderr = out, out
-	s := &server{name: "postgres", dir: p.Dir, cmd: cmd, done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %v", cmd.Path, err)
+	cmd.Env, cmd.SysProcAttr = pgEnv(), pgProcAttr(p.cred)
+	if err := p.srv.start(cmd); err != nil {
+		return err
 	}
-	go func() { s.err = cmd.Wait(); close(s.done) }()
-	p.srv = s
-	if err := p.waitReady(); err != nil {
-		_ = p.stop()
-		if strings.Contains(strings.ToLower(s.logTail()), "already in use") {
-			return fmt.Errorf("%w: %v", errPortTaken, err)
-		}
-		return fmt.Errorf("postgres did not start: %v\n%s", err, s.logTail())
+	if err := p.srv.waitFor(p.ready); err != nil {
+		return p.srv.failed(err)
 	}
 	return nil
 }
 
-// waitReady connects until the server answers, it exits, or startWait passes.
-func (p *PG) waitReady() error {
-	deadline := time.Now().Add(startWait)
-	last := errors.New("no answer yet")
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.srv.done:
-			return fmt.Errorf("postgres exited: %v", p.srv.err)
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err := pgx.Connect(ctx, p.dsn("postgres"))
-		if err == nil {
-			err = conn.Ping(ctx)
-			conn.Close(ctx)
-		}
-		cancel()
-		if last = err; err == nil {
-			return nil
-		}
-		select {
-		case <-p.srv.done:
-		case <-time.After(20 * time.Millisecond):
-		}
+// ready is a probe: a connection to the postgres database answers a ping.
+func (p *PG) ready() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, p.dsn("postgres"))
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("not ready after %v: %v", startWait, last)
-}
-
-// stop shuts the server down the way `pg_ctl -m fast stop` does, by
-// SIGINT to the postmaster (pg_ctl would refuse to run as root): open
-// sessions are ended rather than waited for. It kills the server if it is
-// still running after stopWait.
-func (p *PG) stop() error {
-	s := p.srv
-	select {
-	case <-s.done:
-		return nil
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(stopWait):
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-	return fmt.Errorf("postgres was still running %v after a fast shutdown was asked: killed it", stopWait)
+	defer conn.Close(ctx)
+	return conn.Ping(ctx)
 }
 
 // admin runs one statement as the superuser in the postgres database.
@@ -249,7 +188,7 @@ func (p *PG) NewDatabase() string {
 // server does not come back, so call it from the test's goroutine.
 func (p *PG) Restart() {
 	p.t.Helper()
-	if err := p.stop(); err != nil {
+	if err := p.srv.stop(); err != nil {
 		p.t.Fatalf("testserver: restarting postgres: %v", err)
 	}
 	if err := p.start(); err != nil {

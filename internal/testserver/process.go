@@ -29,14 +29,17 @@ const (
 
 var errPortTaken = errors.New("port taken")
 
-// server is one server process (Apache, rclone, MinIO, versitygw) and its folder.
+// server is one server process (Apache, rclone, MinIO, versitygw,
+// PostgreSQL) and its folder.
 type server struct {
 	name string // for messages: "apache2", "rclone", …
 	dir  string // its private folder, with logs/
-	conf string // Apache's httpd.conf; "" for servers stopped by SIGTERM
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-	err  error         // cmd.Wait's result, once done is closed
+	conf string // Apache's httpd.conf; "" for servers stopped by a signal
+	// stopSignal asks the server to stop when conf is ""; 0 is SIGTERM.
+	stopSignal syscall.Signal
+	cmd        *exec.Cmd
+	done       chan struct{} // closed when cmd has exited
+	err        error         // cmd.Wait's result, once done is closed
 }
 
 // launch is how every server but Apache starts: skip under -short, find
@@ -93,20 +96,35 @@ func retryPort[T any](t testing.TB, start func() (T, error)) T {
 // spawn starts cmd as the server name in dir, which has logs/: its output
 // goes to logs/stderr.log. conf is Apache's httpd.conf, or "".
 func spawn(name, dir, conf string, cmd *exec.Cmd) (*server, error) {
-	out, err := os.Create(filepath.Join(dir, "logs", "stderr.log"))
-	if err != nil {
+	s := &server{name: name, dir: dir, conf: conf}
+	if err := s.start(cmd); err != nil {
 		return nil, err
 	}
-	defer out.Close()
-	s := &server{name: name, dir: dir, conf: conf, cmd: cmd, done: make(chan struct{})}
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %v", cmd.Path, err)
-	}
-	go func() { s.err = cmd.Wait(); close(s.done) }()
 	return s, nil
+}
+
+// start runs cmd as s's process, in s.dir, its output appended to
+// logs/stderr.log: a restart (after stop) keeps the earlier log, and the
+// same *server, so that stopAtCleanup stops the new process. cmd's own
+// SysProcAttr, if any, is kept (PostgreSQL's switches user).
+func (s *server) start(cmd *exec.Cmd) error {
+	out, err := os.OpenFile(filepath.Join(s.dir, "logs", "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd.Dir = s.dir
+	cmd.Stdout, cmd.Stderr = out, out
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = sysProcAttr()
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %v", cmd.Path, err)
+	}
+	done := make(chan struct{})
+	s.cmd, s.done, s.err = cmd, done, nil
+	go func() { s.err = cmd.Wait(); close(done) }()
+	return nil
 }
 
 // failed stops a server that did not get ready and says why. A port taken
@@ -121,8 +139,7 @@ func (s *server) failed(err error) error {
 }
 
 // waitFor calls probe until it succeeds, the server exits, or startWait passes.
-func (s *server) waitFor(probe func(*http.Client) error) error {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+func (s *server) waitFor(probe func() error) error {
 	deadline := time.Now().Add(startWait)
 	last := errors.New("no answer yet")
 	for time.Now().Before(deadline) {
@@ -131,7 +148,7 @@ func (s *server) waitFor(probe func(*http.Client) error) error {
 			return fmt.Errorf("%s exited: %v", s.name, s.err)
 		default:
 		}
-		if last = probe(client); last == nil {
+		if last = probe(); last == nil {
 			return nil
 		}
 		select {
@@ -142,10 +159,14 @@ func (s *server) waitFor(probe func(*http.Client) error) error {
 	return fmt.Errorf("not ready after %v: %v", startWait, last)
 }
 
+// probeClient sends the HTTP probes: a short timeout, and a fresh
+// connection each time, so that no half-started server's is reused.
+var probeClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
 // answers is a probe: req must be answered with status want.
-func answers(req *http.Request, want int) func(*http.Client) error {
-	return func(c *http.Client) error {
-		resp, err := c.Do(req)
+func answers(req *http.Request, want int) func() error {
+	return func() error {
+		resp, err := probeClient.Do(req)
 		if err != nil {
 			return err
 		}
@@ -158,8 +179,8 @@ func answers(req *http.Request, want int) func(*http.Client) error {
 }
 
 // stop asks the server to stop (Apache by apache2 -k stop, which signals
-// the pid in PidFile; others by SIGTERM) and waits for it to exit, killing
-// it if it does not.
+// the pid in PidFile; others by stopSignal) and waits for it to exit,
+// killing it if it does not.
 func (s *server) stop() error {
 	select {
 	case <-s.done:
@@ -176,7 +197,11 @@ func (s *server) stop() error {
 		out, stopErr = exec.CommandContext(ctx, apacheBin, "-f", s.conf, "-k", "stop").CombinedOutput()
 	}
 	if s.conf == "" || stopErr != nil { // for Apache: no pid file yet, say
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		sig := s.stopSignal
+		if sig == 0 {
+			sig = syscall.SIGTERM
+		}
+		_ = s.cmd.Process.Signal(sig)
 	}
 	select {
 	case <-s.done:

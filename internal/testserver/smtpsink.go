@@ -10,11 +10,9 @@ import (
 	"io/fs"
 	"mime/quotedprintable"
 	"net"
-	"net/http"
 	"net/mail"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -109,14 +107,9 @@ func smtpSinkCommand(bin, dir, mailDir string, args []string) (*exec.Cmd, error)
 	if os.Geteuid() != 0 {
 		return exec.Command(bin, args...), nil
 	}
-	u, err := user.Lookup("nobody")
+	uid, gid, err := lookupUser("nobody")
 	if err != nil {
 		return nil, fmt.Errorf("smtp-sink must not run as root, and there is no user nobody: %v", err)
-	}
-	uid, err1 := strconv.Atoi(u.Uid)
-	gid, err2 := strconv.Atoi(u.Gid)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("user nobody: %v", err)
 	}
 	if err := os.Chmod(dir, 0o711); err != nil {
 		return nil, err
@@ -125,15 +118,15 @@ func smtpSinkCommand(bin, dir, mailDir string, args []string) (*exec.Cmd, error)
 		return nil, err
 	}
 	if setpriv, err := exec.LookPath("setpriv"); err == nil {
-		return exec.Command(setpriv, append([]string{"--reuid=" + u.Uid, "--regid=" + u.Gid, "--clear-groups",
+		return exec.Command(setpriv, append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups",
 			"--pdeathsig=TERM", "--", bin}, args...)...), nil
 	}
 	return exec.Command(bin, append([]string{"-u", "nobody"}, args...)...), nil
 }
 
 // smtpGreets is a probe: a connection to addr gets a 220 greeting.
-func smtpGreets(addr string) func(*http.Client) error {
-	return func(*http.Client) error {
+func smtpGreets(addr string) func() error {
+	return func() error {
 		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err != nil {
 			return err
