@@ -23,10 +23,18 @@ type Source struct {
 	Path string // on disk
 	Name string // in the zip, slash-separated
 	Info fs.FileInfo
+	// Open, if set, reads the file instead of Path: the desktop app
+	// streams files from the browser, which gives bytes, not paths. Info
+	// then needs only Size and ModTime.
+	Open func() (io.ReadCloser, error)
 }
 
 // junk files that desktops leave in folders; packing skips them.
 var junk = map[string]bool{".DS_Store": true, "Thumbs.db": true, "desktop.ini": true, "__MACOSX": true}
+
+// IsJunk reports whether a file or folder name is desktop clutter that
+// packing leaves out (.DS_Store, Thumbs.db, desktop.ini, __MACOSX).
+func IsJunk(name string) bool { return junk[name] }
 
 // Plan lists the files to pack from inputs (files and folders). A file is
 // packed under its base name, a folder's files under the folder's name.
@@ -147,15 +155,9 @@ func Pack(ctx context.Context, w io.Writer, files []Source, opts PackOptions) (*
 		if err != nil {
 			return nil, err
 		}
-		in, err := os.Open(f.Path)
+		in, err := openSource(f)
 		if err != nil {
 			return nil, err
-		}
-		// Plan saw this file with Lstat; if it was replaced (by a link to
-		// something else, say) since, the open file is another one.
-		if st, err := in.Stat(); err != nil || !os.SameFile(st, f.Info) {
-			in.Close()
-			return nil, fmt.Errorf("%w: %s was replaced while it was being packed", ErrSymlink, f.Path)
 		}
 		h := sha256.New()
 		n, err := io.CopyBuffer(io.MultiWriter(ew, h), &progressReader{r: in, n: &read, fn: opts.Progress, ctx: ctx}, buf)
@@ -180,6 +182,24 @@ func Pack(ctx context.Context, w io.Writer, files []Source, opts PackOptions) (*
 		return nil, err
 	}
 	return listing, zw.Close()
+}
+
+// openSource opens a file to pack.
+func openSource(f Source) (io.ReadCloser, error) {
+	if f.Open != nil {
+		return f.Open()
+	}
+	in, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	// Plan saw this file with Lstat; if it was replaced (by a link to
+	// something else, say) since, the open file is another one.
+	if st, err := in.Stat(); err != nil || !os.SameFile(st, f.Info) {
+		in.Close()
+		return nil, fmt.Errorf("%w: %s was replaced while it was being packed", ErrSymlink, f.Path)
+	}
+	return in, nil
 }
 
 // progressReader counts bytes into *n and reports them, and stops a long

@@ -125,6 +125,16 @@ var messages = map[string]verify.Text{
 		FI: "Poistettiin %d paikallista kopiota. Tyhjennä myös roskakori, jos työpöytä siirsi sinne jotain.",
 		SV: "Raderade %d lokala kopior. Töm också papperskorgen om skrivbordet flyttade något dit.",
 	},
+	"app.url": {
+		EN: "siirto app is running. If no browser window opened, open this address (it holds a secret: do not share it):\n  %s\nStop the app with Ctrl-C, or close its window.\n",
+		FI: "siirto app on käynnissä. Jos selainikkuna ei auennut, avaa tämä osoite (se sisältää salaisuuden: älä jaa sitä):\n  %s\nPysäytä sovellus painamalla Ctrl-C tai sulje sen ikkuna.\n",
+		SV: "siirto app körs. Om inget webbläsarfönster öppnades, öppna den här adressen (den innehåller en hemlighet: dela den inte):\n  %s\nStoppa appen med Ctrl-C eller stäng dess fönster.\n",
+	},
+	"app.nobrowser": {
+		EN: "Could not open a browser (%v): open the address above yourself.\n",
+		FI: "Selainta ei voitu avata (%v): avaa yllä oleva osoite itse.\n",
+		SV: "Kunde inte öppna en webbläsare (%v): öppna adressen ovan själv.\n",
+	},
 	"password.prompt": {
 		EN: "Password (app password) for the transfer service: ",
 		FI: "Siirtopalvelun salasana (sovellussalasana): ",

@@ -132,15 +132,21 @@ func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519
 			p = t.ReceiptKey
 		}
 	}
-	if p != "" {
-		data, err := os.ReadFile(p)
+	return loadReceiptKey(c.Context, store, p)
+}
+
+// loadReceiptKey reads the pinned receipt key file if there is one, else
+// the gateway's key as the journal folder holds it. pinned says which.
+func loadReceiptKey(ctx context.Context, store clients.Store, pinnedFile string) (key ed25519.PublicKey, pinned bool, err error) {
+	if pinnedFile != "" {
+		data, err := os.ReadFile(pinnedFile)
 		if err != nil {
 			return nil, false, err
 		}
 		k, err := verify.ParseReceiptKey(data)
 		return k, true, err
 	}
-	data, err := readStoreFile(c.Context, store, verify.ReceiptKeyFile, 64<<10)
+	data, err := readStoreFile(ctx, store, verify.ReceiptKeyFile, 64<<10)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, false, verify.Errorf(verify.CodeReceiptInvalid, "no %s in the journal folder and no --receipt-key: nothing to check a receipt with", verify.ReceiptKeyFile)
 	}
@@ -155,22 +161,9 @@ func (env *environment) receiptKey(c *cli.Context, store clients.Store) (ed25519
 func awaitReceipt(c *cli.Context, store clients.Store, name string, manifest []byte, key ed25519.PublicKey) (*verify.Receipt, error) {
 	deadline := time.Now().Add(c.Duration("timeout"))
 	for {
-		data, err := readStoreFile(c.Context, store, verify.ReceiptName(name), verify.MaxManifest+1)
-		stale := false
-		if err == nil {
-			rc, err := verify.ParseReceipt(data, key)
-			if err != nil {
-				return nil, err
-			}
-			// A receipt for another manifest is an earlier bundle's of the
-			// same name (one that was rejected and sent again): the answer
-			// to this one is still to come.
-			err = rc.For(name, manifest)
-			if stale = errors.Is(err, verify.ErrReceiptElsewhere); !stale {
-				return rc, err
-			}
-		} else if !errors.Is(err, clients.ErrNotFound) {
-			return nil, err
+		rc, stale, err := readReceipt(c.Context, store, name, manifest, key)
+		if rc != nil || err != nil {
+			return rc, err
 		}
 		if !c.Bool("wait") || time.Now().After(deadline) {
 			if stale {
@@ -184,6 +177,29 @@ func awaitReceipt(c *cli.Context, store clients.Store, name string, manifest []b
 			return nil, c.Context.Err()
 		}
 	}
+}
+
+// readReceipt reads the folder's receipt for the bundle with this
+// manifest. It returns none (and no error) while there is none; stale
+// says the receipt there answers an earlier bundle of the same name (one
+// that was rejected and sent again): the answer to this one is still to
+// come.
+func readReceipt(ctx context.Context, store clients.Store, name string, manifest []byte, key ed25519.PublicKey) (rc *verify.Receipt, stale bool, err error) {
+	data, err := readStoreFile(ctx, store, verify.ReceiptName(name), verify.MaxManifest+1)
+	if errors.Is(err, clients.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if rc, err = verify.ParseReceipt(data, key); err != nil {
+		return nil, false, err
+	}
+	err = rc.For(name, manifest)
+	if errors.Is(err, verify.ErrReceiptElsewhere) {
+		return nil, true, nil
+	}
+	return rc, false, err
 }
 
 // clean deletes the --clean paths after confirmation, and returns them.

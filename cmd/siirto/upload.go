@@ -101,17 +101,18 @@ configuration file (siirto --help names it) saves typing:
 					bundles = append(bundles, checkedBundle{localBundle: lb, manifest: manifest, m: res.Manifest})
 				}
 			}
-			up := &uploader{store: store, retries: c.Int("retries"), bar: env.newProgress("progress.upload", total)}
+			bar := env.newProgress("progress.upload", total)
+			up := &uploader{store: store, retries: c.Int("retries"), progress: bar.Set}
 			var done []map[string]any
 			for _, cb := range bundles {
 				skipped, err := up.bundle(c.Context, cb)
 				if err != nil {
-					up.bar.Finish()
+					bar.Finish()
 					return err
 				}
 				done = append(done, map[string]any{"bundle": cb.name, "already_there": skipped})
 			}
-			up.bar.Finish()
+			bar.Finish()
 			lines := make([]string, 0, len(done))
 			for _, d := range done {
 				key := "upload.done"
@@ -247,8 +248,9 @@ func readStoreFile(ctx context.Context, store clients.Store, name string, limit 
 type uploader struct {
 	store   clients.Store
 	retries int
-	bar     *progress
-	sent    int64 // payload bytes of finished bundles, for the bar
+	// progress is told the payload bytes sent so far (the bar, or the app).
+	progress func(int64)
+	sent     int64 // payload bytes of finished bundles
 }
 
 // checkedBundle is a local bundle with the manifest as it was checked:
@@ -267,7 +269,7 @@ func (u *uploader) bundle(ctx context.Context, cb checkedBundle) (bool, error) {
 	if there, err := readStoreFile(ctx, u.store, mName, verify.MaxManifest+1); err == nil {
 		if bytes.Equal(there, manifest) {
 			u.sent += m.Payload.Size
-			u.bar.Set(u.sent)
+			u.progress(u.sent)
 			return true, nil
 		}
 		return false, verify.Errorf(verify.CodeExists, "the folder already holds a different bundle named %s; choose another name with siirto encrypt --name", lb.name)
@@ -286,7 +288,7 @@ func (u *uploader) bundle(ctx context.Context, cb checkedBundle) (bool, error) {
 		// changed since encryption fails the upload before the store makes
 		// it visible (no MOVE, no CompleteMultipartUpload).
 		body := &countingReader{r: &verifyingReader{r: f, h: sha256.New(), size: m.Payload.Size, want: m.Payload.SHA256},
-			fn: func(n int64) { u.bar.Set(u.sent + n) }}
+			fn: func(n int64) { u.progress(u.sent + n) }}
 		if resumable {
 			// The payload's SHA-256 names the upload, so a rerun resumes it.
 			return res.PutResumable(ctx, pName, body, m.Payload.Size, m.Payload.SHA256)
