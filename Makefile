@@ -5,7 +5,7 @@ TOOLS    := $(CURDIR)/.tools/bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.buildVersion=$(VERSION)
 
-.PHONY: all build demo test test-short lint fuzz bench testdata clean tools
+.PHONY: all build demo test test-short lint fuzz bench testdata clean tools release
 
 all: build
 
@@ -35,6 +35,17 @@ fuzz:
 bench: build
 	bash scripts/bench.sh
 
+# The client for every desktop it supports, static (no cgo), into dist/.
+PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
+release:
+	@mkdir -p dist
+	@for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
+	    -o dist/siirto-$(VERSION)-$$os-$$arch$$ext ./cmd/siirto || exit 1; \
+	  echo "dist/siirto-$(VERSION)-$$os-$$arch$$ext"; \
+	done
+
 # Regenerate testdata/ (keys and sample bundles).
 testdata:
 	$(GO) run ./internal/mktestdata -out testdata
@@ -43,4 +54,4 @@ tools:
 	bash scripts/tools.sh
 
 clean:
-	rm -rf $(BIN) .cache
+	rm -rf $(BIN) .cache dist

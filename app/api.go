@@ -120,7 +120,10 @@ func (s *Server) stateHandler(w http.ResponseWriter, r *http.Request) {
 	if targets == nil {
 		targets = []Target{}
 	}
-	reply(w, http.StatusOK, map[string]any{"targets": targets, "out_dir": s.cfg.OutDir, "jobs": list})
+	// The page calls in three times per grace period, so one late
+	// heartbeat does not end the app.
+	reply(w, http.StatusOK, map[string]any{"targets": targets, "out_dir": s.cfg.OutDir, "jobs": list,
+		"ping_ms": s.cfg.WindowGrace.Milliseconds() / 3})
 }
 
 func (s *Server) ping(w http.ResponseWriter, r *http.Request) {

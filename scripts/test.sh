@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 bash scripts/tools.sh
 bash scripts/services/install.sh
+bash scripts/browser.sh
 bash scripts/lint.sh
 go test -race -count=1 ./...
+make --no-print-directory release >/dev/null
+echo "release: the client built for every platform (dist/)"
 FUZZTIME=${FUZZTIME:-5000x} bash scripts/fuzz.sh
 demo_log=$(mktemp)
 if ! make --no-print-directory demo >"$demo_log" 2>&1; then

@@ -445,7 +445,7 @@ async function start() {
   $('another-btn').addEventListener('click', another);
   // The heartbeat tells the app the window is open; when it stops, the
   // app ends (after sending whatever it is still sending).
-  setInterval(() => api('POST', '/api/ping').catch(() => {}), 5000);
+  setInterval(() => api('POST', '/api/ping').catch(() => {}), st.ping_ms);
   api('POST', '/api/ping').catch(() => {});
   // A window reopened while a bundle is on its way shows it again.
   const open = st.jobs.find((j) => ['sending', 'resuming', 'waiting'].includes(j.state) || (j.state === 'failed' && j.resumable));

@@ -45,6 +45,8 @@ into a folder, by default --out.
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:0", Usage: "loopback `ADDRESS` to listen on (default: a free port)"},
 			&cli.BoolFlag{Name: "no-browser", Usage: "print the address instead of opening the browser"},
 			&cli.DurationFlag{Name: "idle-timeout", Value: 30 * time.Minute, Usage: "stop after this long without use"},
+			// How long a closed window is waited for (tests shorten it).
+			&cli.DurationFlag{Name: "window-grace", Value: 20 * time.Second, Hidden: true},
 		},
 		Action: func(c *cli.Context) error {
 			if err := env.cfg.defaults(c); err != nil {
@@ -65,8 +67,8 @@ into a folder, by default --out.
 			srv, err := app.Listen(app.Config{
 				Addr: c.String("addr"), Transport: tr, Targets: tr.targets(), Lang: env.lang,
 				OutDir: firstOf(c.String("out"), downloads()), SpoolDir: filepath.Join(spool, "siirto", "app"),
-				IdleTimeout: c.Duration("idle-timeout"),
-				Logger:      slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				IdleTimeout: c.Duration("idle-timeout"), WindowGrace: c.Duration("window-grace"),
+				Logger: slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 			})
 			if err != nil {
 				return usageError{err}
