@@ -27,6 +27,10 @@ type fakeTransport struct {
 	mu       sync.Mutex
 	packed   map[string]string // zip entry -> content
 	password string
+	// breakUpload fails Send's upload (after the copy is whole) and the
+	// first breakUpload-1 Uploads, as a dropped connection would.
+	breakUpload int
+	uploads     int
 }
 
 func (f *fakeTransport) Connect(_ context.Context, l Login) ([]Folder, error) {
@@ -62,10 +66,26 @@ func (f *fakeTransport) Send(_ context.Context, _ Login, _ Folder, b Bundle) ([]
 		return nil, err
 	}
 	m := []byte(`{"format":"siirto/1"}`)
-	return m, os.WriteFile(filepath.Join(b.Dir, b.Name+".json"), m, 0o600)
+	if err := os.WriteFile(filepath.Join(b.Dir, b.Name+".json"), m, 0o600); err != nil {
+		return nil, err
+	}
+	if f.breakUpload > 0 {
+		return m, verify.Errorf(verify.CodeNetwork, "connection reset")
+	}
+	return m, nil
 }
 
-func (f *fakeTransport) Upload(context.Context, Login, Folder, string, string, func(int64)) error {
+func (f *fakeTransport) Upload(_ context.Context, _ Login, _ Folder, dir, name string, sent func(int64)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.uploads++
+	if _, err := os.Stat(filepath.Join(dir, name+".json")); err != nil {
+		return err // resumes only from the kept copy
+	}
+	if f.uploads < f.breakUpload {
+		return verify.Errorf(verify.CodeNetwork, "connection reset again")
+	}
+	sent(8)
 	return nil
 }
 
@@ -449,4 +469,37 @@ func FuzzPlan(f *testing.F) {
 			t.Fatalf("total %d, files add up to %d", total, sum)
 		}
 	})
+}
+
+// TestResumeFromTheKeptCopy: a broken upload is sent again from the
+// encrypted copy; when that breaks too, Resume finishes it.
+func TestResumeFromTheKeptCopy(t *testing.T) {
+	tr := &fakeTransport{password: "pw", breakUpload: 2}
+	s, c := serve(t, tr, Config{ReceiptPoll: 10 * time.Millisecond})
+	var conn struct {
+		Session string
+		Folders []Folder
+	}
+	call(t, c, "POST", s.base+"/api/connect", strings.NewReader(`{"url":"x","user":"u","password":"pw"}`), &conn)
+	var j jobJSON
+	call(t, c, "POST", s.base+"/api/jobs", strings.NewReader(`{"mode":"send","session":"`+conn.Session+`","folder":"`+conn.Folders[0].URL+`","name":"b1","files":[{"path":"a","size":3}]}`), &j)
+	call(t, c, "PUT", s.base+"/api/jobs/"+j.ID+"/files", strings.NewReader("abc"), &j)
+	// Send broke, the automatic resume broke: the page offers Resume.
+	if j.State != stateFailed || !j.Resumable || j.Error == nil || j.Error.Code != verify.CodeNetwork || tr.uploads != 1 {
+		t.Fatalf("after two breaks: %+v (uploads %d)", j, tr.uploads)
+	}
+	call(t, c, "POST", s.base+"/api/jobs/"+j.ID+"/resume", nil, &j)
+	deadline := time.Now().Add(5 * time.Second)
+	for j.State != stateAccepted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		call(t, c, "GET", s.base+"/api/jobs/"+j.ID, nil, &j)
+	}
+	if j.State != stateAccepted || j.Sent != 8 || tr.uploads != 2 {
+		t.Fatalf("after Resume: %+v (uploads %d)", j, tr.uploads)
+	}
+	// Nothing left to resume.
+	var res struct{ Error *apiError }
+	if st := call(t, c, "POST", s.base+"/api/jobs/"+j.ID+"/resume", nil, &res); st == 200 {
+		t.Errorf("a second resume: %d", st)
+	}
 }

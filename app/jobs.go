@@ -251,10 +251,11 @@ func (s *Server) resume(ctx context.Context, cancel context.CancelFunc, j *job, 
 	j.set(stateResuming, nil)
 	err := s.cfg.Transport.Upload(ctx, j.login, j.folder, j.dir, j.name, func(n int64) { j.sent.Store(n) })
 	if err != nil {
-		cancel()
+		// Resume may help unless the user (or the app's end) cancelled.
 		j.mu.Lock()
 		j.resumable = ctx.Err() == nil
 		j.mu.Unlock()
+		cancel()
 		s.finish(j, "", err, log)
 		return
 	}
