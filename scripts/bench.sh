@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make bench: siirto's throughput against its baselines (cmd/siirto-bench,
 # in one process), then the peak memory of the real binary, bin/siirto, on
-# large inputs. It is a report: it exits 0 even when a target is missed,
-# and says MISSED. It exits 1 only when something is broken: a command
-# that fails is reported as FAILED, the other figures are still printed.
+# large inputs, uploads, the gateway, and siirto app in a browser against
+# siirto send (scripts/bench-app.sh). It is a report: it exits 0 even when
+# a target is missed, and says MISSED. It exits 1 only when something is
+# broken: a command that fails is reported as FAILED, the other figures
+# are still printed.
 #
 #   SIZE=1GiB            input for the throughput run (256MiB, 4GiB, 1000000…)
 #   RUNS=1               best of RUNS runs of each contender
@@ -14,6 +16,8 @@
 #   GATEWAY_COUNT=500    small bundles uploaded back to back (BenchmarkGatewayMany)
 #   WORKERS_COUNT=300    bundles for 1, 2 and 3 workers on PostgreSQL and MinIO (BenchmarkGatewayWorkers)
 #   EVENTS_COUNT=100     bundles for the latency with S3 events on and off (BenchmarkGatewayEvents)
+#   APP_SIZE=1GiB        the file sent through siirto app in chromium and by siirto send (scripts/bench-app.sh)
+#   APP_ROUNDS=2         rounds of each, alternating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,13 +34,11 @@ if [ ! -x "$SIIRTO" ]; then
   exit 1
 fi
 
-# GNU time reports the peak resident set size; the shell's time keyword does not.
+# GNU time reports the peak resident set size; the shell's time keyword
+# does not. services/install.sh has it in its list.
 if [ ! -x /usr/bin/time ]; then
   echo "bench: installing GNU time for the peak-memory figures"
-  if ! apt-get install -y --no-install-recommends time >/dev/null; then
-    apt-get update >/dev/null
-    apt-get install -y --no-install-recommends time >/dev/null
-  fi
+  bash scripts/services/install.sh >/dev/null
 fi
 
 work=$(mktemp -d "$BENCH_DIR/siirto-bench.XXXXXX")
@@ -121,10 +123,20 @@ if ! grep -q 'gateway-workers scaling' "$work/workers.txt" || [ "$(grep -c 'gate
 fi
 
 echo
+echo "== app: a ${APP_SIZE:-1GiB} file through siirto app in headless chromium against siirto send (rounds: ${APP_ROUNDS:-2})"
+if ! BENCH_DIR="$BENCH_DIR" bash scripts/bench-app.sh | tee "$work/app.txt"; then
+  failed+=("app benchmark (bash scripts/bench-app.sh)")
+fi
+while read -r line; do
+  missed+=("$line")
+done < <(grep -E 'OVER target' "$work/app.txt" || true)
+
+echo
 echo "== summary: SIZE=$SIZE RUNS=$RUNS RSS_SIZES=$RSS_SIZES"
 grep -E '((meets|BELOW) target|^info: [a-z]+/ceiling.*)$' "$work/throughput.txt" || true
 grep -E 'target' "$work/upload.txt" "$work/gateway.txt" 2>/dev/null | sed 's/^[^:]*://' || true
 grep -E 'scaling|gateway-events' "$work/workers.txt" 2>/dev/null || true
+grep -E '^bench: app-send( peak RSS)?:' "$work/app.txt" 2>/dev/null || true
 for line in "${rss[@]}"; do
   echo "$line"
 done

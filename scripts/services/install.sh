@@ -3,14 +3,15 @@
 # (see internal/testserver): Apache with mod_dav, htpasswd, rclone (a second
 # WebDAV server), litmus (the WebDAV test suite), postfix's smtp-sink (the
 # SMTP sink for notification mail), PostgreSQL 15 (the tests make private
-# clusters with its initdb; the packaged cluster is never used) and curl,
-# from Debian's packages. Idempotent and quiet when everything is already
-# there. apt never starts a service on CI (policy-rc.d exits 101); the tests
-# start Apache by PID and PostgreSQL as their own child process.
+# clusters with its initdb; the packaged cluster is never used), curl and
+# GNU time (make bench's peak RSS figures), from Debian's packages.
+# Idempotent and quiet when everything is already there. apt never starts
+# a service on CI (policy-rc.d exits 101); the tests start Apache by PID
+# and PostgreSQL as their own child process.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(apache2 apache2-utils rclone litmus postfix postgresql)
+pkgs=(apache2 apache2-utils rclone litmus postfix postgresql time)
 command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 
 missing=()
@@ -48,7 +49,7 @@ if ! command -v rclone >/dev/null; then
   echo "services: rclone is installed but not on PATH" >&2
   exit 1
 fi
-for t in litmus /usr/sbin/smtp-sink; do
+for t in litmus /usr/sbin/smtp-sink /usr/bin/time; do
   if ! command -v "$t" >/dev/null; then
     echo "services: $t is missing after install" >&2
     exit 1
@@ -58,4 +59,4 @@ if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -x /usr/lib/postgresql/15/b
   echo "services: postgresql is installed but /usr/lib/postgresql/15/bin/initdb or postgres is missing (internal/testserver wants PostgreSQL 15)" >&2
   exit 1
 fi
-echo "services: apache2, rclone, litmus, smtp-sink and postgresql 15 ready"
+echo "services: apache2, rclone, litmus, smtp-sink, postgresql 15 and GNU time ready"
