@@ -216,7 +216,6 @@ func (s *Server) newJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, err)
 			return
 		}
-		j.ownDir = true
 	case modeEncrypt:
 		if err := verify.CheckJournal(req.Journal); err != nil {
 			fail(w, err)

@@ -53,8 +53,6 @@ type Config struct {
 	// ReceiptPoll is how often the journal folder is read for a receipt
 	// (default 2 s).
 	ReceiptPoll time.Duration
-	// Token is the secret of the URL; random when empty.
-	Token string
 	// Logger receives the app's log; it never sees passwords, tokens or
 	// file contents.
 	Logger *slog.Logger
@@ -110,12 +108,9 @@ func Listen(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	token := cfg.Token
-	if token == "" {
-		b := make([]byte, 24)
-		rand.Read(b)
-		token = hex.EncodeToString(b)
-	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	token := hex.EncodeToString(b)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
@@ -144,7 +139,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	s.ctx = ctx
 	s.mu.Unlock()
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.ln) }()
@@ -192,8 +187,8 @@ func (s *Server) idle(now time.Time) string {
 	return ""
 }
 
-// Handler is the app's HTTP handler, every route behind the guard.
-func (s *Server) Handler() http.Handler {
+// handler is the app's HTTP handler, every route behind the guard.
+func (s *Server) handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	return s.guard(mux)

@@ -89,8 +89,10 @@ func (f *fakeTransport) Upload(_ context.Context, _ Login, _ Folder, dir, name s
 	return nil
 }
 
-func (f *fakeTransport) Receipt(context.Context, Login, Folder, string, []byte) (*verify.Receipt, error) {
-	return &verify.Receipt{Status: verify.ReceiptAccepted}, nil
+func (f *fakeTransport) Receipts(context.Context, Login, Folder) (ReadReceipt, error) {
+	return func(context.Context, string, []byte) (*verify.Receipt, error) {
+		return &verify.Receipt{Status: verify.ReceiptAccepted}, nil
+	}, nil
 }
 
 func (f *fakeTransport) Encrypt(_ context.Context, b Bundle) ([]byte, error) {

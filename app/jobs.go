@@ -44,8 +44,7 @@ type job struct {
 	id, mode, name string
 	login          Login
 	folder         Folder
-	dir            string // the encrypted copy (send) or the output (encrypt only)
-	ownDir         bool   // dir was made for this job and goes with the copy
+	dir            string // the encrypted copy (send, made for the job) or the output (encrypt only)
 	files          []planFile
 	total          int64
 	read, sent     atomic.Int64
@@ -54,7 +53,8 @@ type job struct {
 	state     string
 	err       error
 	resumable bool
-	manifest  []byte
+	manifest  []byte            // as written, for the receipt to answer
+	payload   *encrypt.FileSums // the manifest's, parsed once for the page's polls
 	receipt   *verify.Receipt
 	started   time.Time
 	finished  time.Time
@@ -128,11 +128,7 @@ func (j *job) json() jobJSON {
 		e := errorJSON(j.err)
 		out.Error = &e
 	}
-	if j.manifest != nil {
-		if m, err := verify.ParseManifest(j.manifest); err == nil {
-			out.Payload = &m.Payload
-		}
-	}
+	out.Payload = j.payload
 	if rc := j.receipt; rc != nil {
 		out.Receipt = &receiptJSON{Status: rc.Status, Code: rc.Code, Time: rc.Time, Size: rc.Payload.Size, SHA256: rc.Payload.SHA256}
 	}
@@ -215,7 +211,7 @@ func (s *Server) run(j *job, body io.Reader) {
 		m, err := s.cfg.Transport.Encrypt(ctx, b)
 		cancel()
 		j.mu.Lock()
-		j.manifest = m
+		j.setManifest(m)
 		if err == nil {
 			j.created = []string{filepath.Join(j.dir, encrypt.PayloadName(j.name)), filepath.Join(j.dir, encrypt.ManifestName(j.name))}
 		}
@@ -225,7 +221,7 @@ func (s *Server) run(j *job, body io.Reader) {
 	}
 	m, err := s.cfg.Transport.Send(ctx, j.login, j.folder, b)
 	j.mu.Lock()
-	j.manifest = m
+	j.setManifest(m)
 	if m != nil {
 		j.created = []string{j.dir}
 	}
@@ -238,7 +234,7 @@ func (s *Server) run(j *job, body io.Reader) {
 	}
 	if err != nil {
 		cancel()
-		s.removeCopy(j)
+		os.RemoveAll(j.dir) // the copy of a send that failed for good
 		s.finish(j, "", err, log)
 		return
 	}
@@ -287,8 +283,18 @@ func (s *Server) awaitReceipt(ctx context.Context, cancel context.CancelFunc, j 
 	defer cancel()
 	t := time.NewTicker(s.cfg.ReceiptPoll)
 	defer t.Stop()
+	var read ReadReceipt
 	for {
-		rc, err := s.cfg.Transport.Receipt(ctx, j.login, j.folder, j.name, j.manifest)
+		var rc *verify.Receipt
+		var err error
+		if read == nil {
+			// The folder (and its receipt key) is opened once, and again
+			// only after that failed.
+			read, err = s.cfg.Transport.Receipts(ctx, j.login, j.folder)
+		}
+		if read != nil {
+			rc, err = read(ctx, j.name, j.manifest)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			// A network hiccup or a receipt that does not check out:
@@ -317,10 +323,14 @@ func (s *Server) awaitReceipt(ctx context.Context, cancel context.CancelFunc, j 
 	}
 }
 
-// removeCopy deletes the encrypted copy of a send that failed for good.
-func (s *Server) removeCopy(j *job) {
-	if j.ownDir {
-		os.RemoveAll(j.dir)
+// setManifest records the bundle's manifest; j.mu is held.
+func (j *job) setManifest(data []byte) {
+	j.manifest, j.payload = data, nil
+	if data == nil {
+		return
+	}
+	if m, err := verify.ParseManifest(data); err == nil {
+		j.payload = &m.Payload
 	}
 }
 

@@ -22,12 +22,16 @@ type Transport interface {
 	// Upload sends the bundle kept in dir (resuming where the store
 	// allows) and completes it with its manifest.
 	Upload(ctx context.Context, l Login, f Folder, dir, name string, sent func(int64)) error
-	// Receipt returns the folder's receipt for the bundle with this
-	// manifest, or nil when there is none yet.
-	Receipt(ctx context.Context, l Login, f Folder, name string, manifest []byte) (*verify.Receipt, error)
+	// Receipts opens the folder for reading receipts, once per bundle
+	// sent: the function it returns is called every poll.
+	Receipts(ctx context.Context, l Login, f Folder) (ReadReceipt, error)
 	// Encrypt writes the bundle into b.Dir ("encrypt only").
 	Encrypt(ctx context.Context, b Bundle) (manifest []byte, err error)
 }
+
+// ReadReceipt returns the folder's receipt for the bundle with this
+// manifest, or nil when there is none yet.
+type ReadReceipt func(ctx context.Context, name string, manifest []byte) (*verify.Receipt, error)
 
 // Target is a transfer service named in siirto's configuration file.
 type Target struct {

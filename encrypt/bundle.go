@@ -162,15 +162,22 @@ func Seal(ctx context.Context, dst io.Writer, o BundleOptions) (*Manifest, error
 	return m, nil
 }
 
-// payloadFile is where the payload is written: Finish writes anything
+// PayloadFile is where the payload is written: Finish writes anything
 // still buffered and makes the file durable; Abort stops any background
 // writing after a failure. Either may be called, once, after which the
 // other is a no-op.
-type payloadFile interface {
+type PayloadFile interface {
 	io.Writer
 	Finish() error
 	Abort()
 }
+
+// NewPayloadFile writes a payload into f as WriteBundle does: on Linux
+// around the page cache (or, where the file system refuses that, through
+// it with early writeback), elsewhere through it. Call Finish when done,
+// Abort on failure; then close f. The desktop app keeps its copy of the
+// payload it sends this way.
+func NewPayloadFile(f *os.File) PayloadFile { return newPayloadFile(f) }
 
 // openReadyZip opens a zip given as-is and checks its central directory,
 // so a password-protected or unsafe zip is refused before encryption.

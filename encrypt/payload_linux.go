@@ -54,7 +54,7 @@ type linuxPayload struct {
 // directBuffers rotate between the caller and the writing goroutine.
 const directBuffers = 3
 
-func newPayloadFile(f *os.File) payloadFile { return newLinuxPayload(f, nil) }
+func newPayloadFile(f *os.File) PayloadFile { return newLinuxPayload(f, nil) }
 
 func newLinuxPayload(f *os.File, sum hash.Hash) *linuxPayload {
 	p := &linuxPayload{f: f, sum: sum}
@@ -235,7 +235,7 @@ const directMin = 4 * directChunk
 // path (2 GiB staged in 2.7 s instead of 3.4 s on two cores). A small one
 // goes through the page cache, with writeback started every few MiB so
 // that Finish's sync is short.
-func newWritebackFile(f *os.File, size int64, sum hash.Hash) payloadFile {
+func newWritebackFile(f *os.File, size int64, sum hash.Hash) PayloadFile {
 	if size >= directMin {
 		return newLinuxPayload(f, sum)
 	}

@@ -87,7 +87,7 @@ func payloadDirs(t *testing.T) []string {
 
 // writeUneven writes data to p in pieces of uneven sizes, so that writes
 // straddle block and chunk boundaries, then finishes p.
-func writeUneven(t *testing.T, p payloadFile, data []byte) {
+func writeUneven(t *testing.T, p PayloadFile, data []byte) {
 	t.Helper()
 	for rest := data; len(rest) > 0; {
 		n := min(len(rest), 1+len(rest)%(SealedSegmentSize*3))

@@ -10,7 +10,7 @@ import (
 
 // newPayloadFile writes through the page cache; the final sync makes it
 // durable. Only Linux gets direct I/O (payload_linux.go).
-func newPayloadFile(f *os.File) payloadFile { return syncedFile{f} }
+func newPayloadFile(f *os.File) PayloadFile { return syncedFile{f} }
 
 type syncedFile struct{ *os.File }
 
@@ -20,7 +20,7 @@ func (s syncedFile) Abort() {}
 
 // newWritebackFile writes an extracted file through the page cache,
 // hashing it into sum; the final sync makes it durable.
-func newWritebackFile(f *os.File, _ int64, sum hash.Hash) payloadFile {
+func newWritebackFile(f *os.File, _ int64, sum hash.Hash) PayloadFile {
 	return hashedFile{syncedFile{f}, io.MultiWriter(f, sum)}
 }
 

@@ -209,7 +209,7 @@ func (z *zipStream) file(f *zip.File, root string) (ListedFile, error) {
 		return ListedFile{}, err
 	}
 	h := sha256.New()
-	var out payloadFile = discardFile{h}
+	var out PayloadFile = discardFile{h}
 	var file *os.File
 	if root != "" {
 		var err error

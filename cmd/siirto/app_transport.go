@@ -95,15 +95,14 @@ func (a *appTransport) Connect(ctx context.Context, l app.Login) ([]app.Folder, 
 	}
 	var folders []app.Folder
 	for _, e := range entries {
-		want, jerr := verify.JournalFromFolder(e.Name)
-		if !e.Dir || jerr != nil {
-			continue
+		if _, jerr := verify.JournalFromFolder(e.Name); !e.Dir || jerr != nil {
+			continue // not named like a journal folder: not worth a read
 		}
-		data, rerr := readStoreFile(ctx, store, e.Name+"/"+verify.JournalFile, 4097)
+		data, rerr := readStoreFile(ctx, store, e.Name+"/"+verify.JournalFile, maxJournalFile)
 		if rerr != nil {
 			continue
 		}
-		if j, perr := verify.ParseJournalFile(data); perr == nil && j == want {
+		if j, jerr := folderJournal(data, e.Name); jerr == nil {
 			folders = append(folders, app.Folder{URL: strings.TrimSuffix(t.URL, "/") + "/" + url.PathEscape(e.Name) + "/", Name: e.Name, Journal: j})
 		}
 	}
@@ -137,6 +136,12 @@ func (a *appTransport) Send(ctx context.Context, l app.Login, f app.Folder, b ap
 		return nil, err
 	}
 	defer copyFile.Close()
+	// The copy is read again only if the upload breaks: it is written as
+	// encrypt writes payloads, around the page cache, so a gigabyte of
+	// dirty cache does not slow the whole machine before the final sync
+	// (1 GiB on 2 cores: 10.0 s through the app with a plain file and one
+	// fsync at the end, 6.4 s with early writeback; make bench's app run).
+	copyOut := encrypt.NewPayloadFile(copyFile)
 	opts := encrypt.BundleOptions{Name: b.Name, JournalNumber: f.Journal, Files: b.Files, Recipients: a.recipients,
 		Progress: b.Read, Tool: a.tool}
 	// Room for a chunk between the encryption and the upload, where send
@@ -149,7 +154,7 @@ func (a *appTransport) Send(ctx context.Context, l app.Login, f app.Folder, b ap
 	sealed := make(chan error, 1)
 	go func() {
 		var err error
-		m, err = encrypt.Seal(ctx, io.MultiWriter(newCopyWriter(copyFile), &lenientWriter{w: pipe}), opts)
+		m, err = encrypt.Seal(ctx, io.MultiWriter(copyOut, &lenientWriter{w: pipe}), opts)
 		pipe.closeWrite(err)
 		sealed <- err
 	}()
@@ -157,9 +162,10 @@ func (a *appTransport) Send(ctx context.Context, l app.Login, f app.Folder, b ap
 	putErr := store.Put(ctx, pName, body, -1)
 	pipe.closeRead(errUploadStopped) // the encryption goes on into the copy
 	if err := <-sealed; err != nil {
+		copyOut.Abort()
 		return nil, err
 	}
-	if err := copyFile.Sync(); err != nil {
+	if err := copyOut.Finish(); err != nil {
 		return nil, err
 	}
 	data, err := m.Marshal()
@@ -291,8 +297,9 @@ func (a *appTransport) Upload(ctx context.Context, l app.Login, f app.Folder, di
 	return err
 }
 
-// Receipt implements app.Transport with siirto status's checks.
-func (a *appTransport) Receipt(ctx context.Context, l app.Login, f app.Folder, name string, manifest []byte) (*verify.Receipt, error) {
+// Receipts implements app.Transport with siirto status's checks: the
+// store and the receipt key are opened here once, not at every poll.
+func (a *appTransport) Receipts(ctx context.Context, l app.Login, f app.Folder) (app.ReadReceipt, error) {
 	t, _, err := a.resolve(l)
 	if err != nil {
 		return nil, err
@@ -305,8 +312,10 @@ func (a *appTransport) Receipt(ctx context.Context, l app.Login, f app.Folder, n
 	if err != nil {
 		return nil, err
 	}
-	rc, _, err := readReceipt(ctx, store, name, manifest, key)
-	return rc, err
+	return func(ctx context.Context, name string, manifest []byte) (*verify.Receipt, error) {
+		rc, _, err := readReceipt(ctx, store, name, manifest, key)
+		return rc, err
+	}, nil
 }
 
 // Encrypt implements app.Transport: siirto encrypt into b.Dir.

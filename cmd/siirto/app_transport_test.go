@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -76,35 +74,5 @@ func TestBufPipe(t *testing.T) {
 	p.closeWrite(broke)
 	if b, err := io.ReadAll(p); string(b) != "abc" || err != broke {
 		t.Fatalf("read %q, %v; want abc and the writer's error", b, err)
-	}
-}
-
-// TestCopyWriter: the app's copy is written whole, in writes of any
-// size, across the windows whose writeback it starts.
-func TestCopyWriter(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "copy.c4gh")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := newCopyWriter(f)
-	want := make([]byte, 25<<20+12345) // three windows and a bit on Linux
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := range want {
-		want[i] = byte(rng.Uint32())
-	}
-	for rest := want; len(rest) > 0; {
-		k := min(len(rest), 1+rng.IntN(3<<20))
-		if n, err := w.Write(rest[:k]); n != k || err != nil {
-			t.Fatalf("wrote %d of %d: %v", n, k, err)
-		}
-		rest = rest[k:]
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("the copy differs from what was written (%d bytes, %v)", len(got), err)
 	}
 }

@@ -212,7 +212,7 @@ func firstOf(a, b string) string {
 // remoteJournal reads journal_number.txt from the target folder and checks
 // that the folder is named after it.
 func remoteJournal(ctx context.Context, store clients.Store, to string) (string, error) {
-	data, err := readStoreFile(ctx, store, verify.JournalFile, 4097)
+	data, err := readStoreFile(ctx, store, verify.JournalFile, maxJournalFile)
 	if errors.Is(err, clients.ErrNotFound) {
 		if _, serr := store.Stat(ctx, ""); errors.Is(serr, clients.ErrNotFound) {
 			return "", verify.Errorf(verify.CodeFolderMissing, "the folder %s does not exist", to)
@@ -222,11 +222,20 @@ func remoteJournal(ctx context.Context, store clients.Store, to string) (string,
 	if err != nil {
 		return "", err
 	}
+	return folderJournal(data, clients.Base(to))
+}
+
+// maxJournalFile bounds the read of a journal_number.txt: one more byte
+// than any valid one, so that a longer file is refused, not cut.
+const maxJournalFile = 4097
+
+// folderJournal parses a journal_number.txt and checks that the folder
+// holding it, named folder, is named after the number.
+func folderJournal(data []byte, folder string) (string, error) {
 	journal, err := verify.ParseJournalFile(data)
 	if err != nil {
 		return "", err
 	}
-	folder := clients.Base(to)
 	if fj, err := verify.JournalFromFolder(folder); err != nil || fj != journal {
 		return "", verify.Errorf(verify.CodeJournalMismatch, "the folder %s holds journal number %s but is not named after it", folder, journal)
 	}
