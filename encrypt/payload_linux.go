@@ -2,7 +2,9 @@ package encrypt
 
 import (
 	"hash"
+	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -15,7 +17,9 @@ import (
 // writes are durable as they go and do not evict the user's cache with
 // gigabytes that will not be read again. The last, partial block goes
 // through the page cache, and a file system that refuses O_DIRECT gets
-// the buffered path with early writeback.
+// the buffered path with early writeback. The direct writes are
+// submitted through io_uring where the kernel allows it (uring_linux.go
+// says why), and written by a goroutine with blocking writes where not.
 //
 // Memory: three 4 MiB buffers per payload being written.
 const (
@@ -30,50 +34,85 @@ type linuxPayload struct {
 	f      *os.File
 	direct bool
 
-	// Direct mode: the caller fills cur while a goroutine writes the
-	// blocks before it, so hashing and disk writes overlap.
-	cur  []byte
-	n    int
-	full chan []byte
-	free chan []byte
-	done chan error
-	werr atomic.Pointer[error]
+	// Direct mode: the caller fills cur (buffer slot curSlot) while the
+	// blocks before it are written at their offsets, so hashing and disk
+	// writes overlap. Writes go through ring if io_uring works here, and
+	// through a goroutine with blocking writes (full) if not.
+	bufs    [][]byte
+	refs    []atomic.Int32 // per slot: stages still using it (write, hash)
+	free    chan int       // free slots
+	cur     []byte
+	curSlot int
+	n       int
+	off     int64 // file offset of cur
+	ring    *writeRing
+	dead    chan struct{} // closed if the completer gave up
+	full    chan directWrite
+	wg      sync.WaitGroup
+	werr    atomic.Pointer[error]
 
 	// sum, if not nil, hashes what is written: in direct mode on a
-	// goroutine of its own, while the block is being written, off the
-	// caller's path (see newWritebackFile).
-	sum    hash.Hash
-	hashq  chan []byte
-	hashed chan struct{}
+	// goroutine of its own, in order, off the caller's path (see
+	// newWritebackFile).
+	sum   hash.Hash
+	hashq chan directWrite
 
 	// Buffered mode.
 	written int64 // bytes written to f
 	started int64 // offset up to which writeback was started
 }
 
-// directBuffers rotate between the caller and the writing goroutine.
+// directWrite is a full buffer (or the last whole blocks of one) on its
+// way to the disk.
+type directWrite struct {
+	slot int
+	n    int
+	off  int64
+}
+
+// directBuffers rotate between the caller and the writes in flight.
 const directBuffers = 3
 
-func newPayloadFile(f *os.File) PayloadFile { return newLinuxPayload(f, nil) }
+// Writing modes, for newLinuxPayload.
+const (
+	writeRingOrBlocking = iota // io_uring where it works
+	writeBlocking              // a goroutine with blocking writes
+)
 
-func newLinuxPayload(f *os.File, sum hash.Hash) *linuxPayload {
+func newPayloadFile(f *os.File) PayloadFile { return newLinuxPayload(f, nil, writeRingOrBlocking) }
+
+func newLinuxPayload(f *os.File, sum hash.Hash, mode int) *linuxPayload {
 	p := &linuxPayload{f: f, sum: sum}
 	if !directWorks(f) {
 		return p
 	}
 	p.direct = true
-	p.full = make(chan []byte, directBuffers)
-	p.free = make(chan []byte, directBuffers)
-	p.done = make(chan error, 1)
-	for range directBuffers {
-		p.free <- alignedBuffer(directChunk)
+	p.bufs = make([][]byte, directBuffers)
+	p.refs = make([]atomic.Int32, directBuffers)
+	p.free = make(chan int, directBuffers)
+	for i := range p.bufs {
+		p.bufs[i] = alignedBuffer(directChunk)
+		p.free <- i
 	}
-	p.cur = <-p.free
+	p.curSlot = <-p.free
+	p.cur = p.bufs[p.curSlot]
 	if sum != nil {
-		p.hashq = make(chan []byte, 1)
-		p.hashed = make(chan struct{}, 1)
+		p.hashq = make(chan directWrite, directBuffers)
+		p.wg.Add(1)
 		go p.hasher()
 	}
+	if mode == writeRingOrBlocking {
+		// Room for every buffer and the closing marker.
+		if r, err := newWriteRing(directBuffers + 1); err == nil {
+			p.ring = r
+			p.dead = make(chan struct{})
+			p.wg.Add(1)
+			go p.completer()
+			return p
+		}
+	}
+	p.full = make(chan directWrite, directBuffers)
+	p.wg.Add(1)
 	go p.writer()
 	return p
 }
@@ -113,33 +152,111 @@ func setDirect(f *os.File, on bool) error {
 	return err
 }
 
+// writer writes blocks with blocking system calls, where io_uring is
+// not available.
 func (p *linuxPayload) writer() {
-	var err error
+	defer p.wg.Done()
 	for b := range p.full {
-		if p.hashq != nil {
-			p.hashq <- b
-		}
-		if err == nil {
-			if _, err = p.f.Write(b); err != nil {
-				p.werr.Store(&err)
+		if p.werr.Load() == nil {
+			if _, err := p.f.WriteAt(p.bufs[b.slot][:b.n], b.off); err != nil {
+				p.fail(err)
 			}
 		}
-		if p.hashq != nil {
-			<-p.hashed
-		}
-		p.free <- b[:cap(b)]
+		p.release(b.slot)
 	}
-	if p.hashq != nil {
-		close(p.hashq)
-	}
-	p.done <- err
 }
 
-// hasher hashes each block while writer writes it.
+// ringDone tags the marker submitted after the last write: it completes
+// only after every write before it (IOSQE_IO_DRAIN).
+const ringDone = ^uint64(0)
+
+// A write's tag carries what its completion needs, so that nothing is
+// shared with the submitting goroutine but the ring: the slot (8 bits),
+// the length and the offset in 4 KiB blocks (16 and 40 bits).
+func writeTag(b directWrite) uint64 {
+	return uint64(b.slot) | uint64(b.n/directBlock)<<8 | uint64(b.off/directBlock)<<24
+}
+
+func tagWrite(tag uint64) directWrite {
+	return directWrite{slot: int(tag & 0xff), n: int(tag>>8&0xffff) * directBlock, off: int64(tag>>24) * directBlock}
+}
+
+// completer reaps the ring's completions, parked between them, until
+// the closing marker.
+func (p *linuxPayload) completer() {
+	defer p.wg.Done()
+	var cs []completion
+	for {
+		var err error
+		if cs, err = p.ring.wait(cs); err != nil {
+			// Only a closed eventfd gets here (see stop); writes still
+			// in flight are the kernel's to finish or cancel.
+			p.fail(err)
+			close(p.dead)
+			return
+		}
+		done := false
+		for _, c := range cs {
+			if c.tag == ringDone {
+				done = true
+				continue
+			}
+			b := tagWrite(c.tag)
+			switch {
+			case c.res < 0:
+				p.fail(&os.PathError{Op: "write", Path: p.f.Name(), Err: unix.Errno(-c.res)})
+			case int(c.res) < b.n:
+				// A short write (the disk filling up, say): the rest
+				// the plain way, which reports why it cannot.
+				if _, err := p.f.WriteAt(p.bufs[b.slot][c.res:b.n], b.off+int64(c.res)); err != nil {
+					p.fail(err)
+				}
+			}
+			p.release(b.slot)
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// hasher hashes the blocks in order while they are written.
 func (p *linuxPayload) hasher() {
+	defer p.wg.Done()
 	for b := range p.hashq {
-		p.sum.Write(b)
-		p.hashed <- struct{}{}
+		p.sum.Write(p.bufs[b.slot][:b.n])
+		p.release(b.slot)
+	}
+}
+
+func (p *linuxPayload) release(slot int) {
+	if p.refs[slot].Add(-1) == 0 {
+		p.free <- slot
+	}
+}
+
+func (p *linuxPayload) fail(err error) {
+	p.werr.CompareAndSwap(nil, &err)
+}
+
+// send hands the first n bytes of the current buffer to the hasher and
+// the disk.
+func (p *linuxPayload) send(n int) {
+	b := directWrite{slot: p.curSlot, n: n, off: p.off}
+	p.off += int64(n)
+	if p.hashq != nil {
+		p.refs[b.slot].Store(2)
+		p.hashq <- b
+	} else {
+		p.refs[b.slot].Store(1)
+	}
+	if p.ring == nil {
+		p.full <- b
+		return
+	}
+	if err := p.ring.submit(ringOpWrite, 0, int(p.f.Fd()), p.bufs[b.slot][:n], b.off, writeTag(b)); err != nil {
+		p.fail(err)
+		p.release(b.slot)
 	}
 }
 
@@ -157,11 +274,43 @@ func (p *linuxPayload) Write(b []byte) (int, error) {
 		b = b[c:]
 		total += c
 		if p.n == len(p.cur) {
-			p.full <- p.cur
-			p.cur, p.n = <-p.free, 0
+			p.send(p.n)
+			select {
+			case p.curSlot = <-p.free:
+			case <-p.dead:
+				return total, *p.werr.Load()
+			}
+			p.n = 0
+			p.cur = p.bufs[p.curSlot]
 		}
 	}
 	return total, nil
+}
+
+// stop waits until every block sent is written (and hashed) and the
+// goroutines have ended.
+func (p *linuxPayload) stop() error {
+	if p.ring != nil {
+		if err := p.ring.submit(ringOpNop, ringDrain, -1, nil, 0, ringDone); err != nil {
+			// The completer would wait for a marker that never comes:
+			// closing the eventfd wakes it with an error instead.
+			p.fail(err)
+			p.ring.event.Close()
+		}
+	} else {
+		close(p.full)
+	}
+	if p.hashq != nil {
+		close(p.hashq)
+	}
+	p.wg.Wait()
+	if p.ring != nil {
+		p.ring.close()
+	}
+	if e := p.werr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // buffered writes through the page cache and starts writeback of each
@@ -185,35 +334,42 @@ func (p *linuxPayload) buffered(b []byte) (int, error) {
 	return n, err
 }
 
-// Abort stops the writing goroutine after a failure, so that nothing
+// Abort stops the writing goroutines after a failure, so that nothing
 // outlives a cancelled or failed bundle.
 func (p *linuxPayload) Abort() {
 	if p.direct {
 		p.direct = false
-		close(p.full)
-		<-p.done
+		_ = p.stop()
 	}
 }
 
 // Finish writes what is left and syncs the file.
 func (p *linuxPayload) Finish() error {
+	if e := p.werr.Load(); p.direct && e != nil {
+		p.Abort()
+		return *e
+	}
 	if p.direct {
 		// Whole blocks go direct; a partial last block cannot.
 		whole := p.n &^ (directBlock - 1)
 		tail := append([]byte(nil), p.cur[whole:p.n]...)
 		if whole > 0 {
-			p.full <- p.cur[:whole]
+			p.send(whole)
 		}
-		close(p.full)
-		// The writer goroutine is done with either way: a later Abort
-		// must not close p.full again.
+		// The writing goroutines are done with either way: a later
+		// Abort must not stop them again.
 		p.direct = false
-		if err := <-p.done; err != nil {
+		if err := p.stop(); err != nil {
 			return err
 		}
 		if err := setDirect(p.f, false); err != nil {
 			return err
 		}
+		// Positioned writes leave the file offset where it was.
+		if _, err := p.f.Seek(p.off, io.SeekStart); err != nil {
+			return err
+		}
+		p.written, p.started = p.off, p.off
 		if _, err := p.buffered(tail); err != nil {
 			return err
 		}
@@ -237,7 +393,7 @@ const directMin = 4 * directChunk
 // that Finish's sync is short.
 func newWritebackFile(f *os.File, size int64, sum hash.Hash) PayloadFile {
 	if size >= directMin {
-		return newLinuxPayload(f, sum)
+		return newLinuxPayload(f, sum, writeRingOrBlocking)
 	}
 	return &linuxPayload{f: f, sum: sum}
 }

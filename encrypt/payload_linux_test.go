@@ -4,38 +4,86 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"hash"
 	"os"
 	"testing"
 )
 
 // TestPayloadFileSizes writes sizes around the direct-I/O block and chunk
-// boundaries, in uneven pieces, and reads them back. On /dev/shm (tmpfs)
-// the file system may refuse O_DIRECT, which exercises the fallback.
+// boundaries, in uneven pieces, in both writing modes, and reads them
+// back. On /dev/shm (tmpfs) the file system may refuse O_DIRECT, which
+// exercises the fallback.
 func TestPayloadFileSizes(t *testing.T) {
-	dirs := payloadDirs(t)
 	sizes := []int{0, 1, directBlock - 1, directBlock, directBlock + 1, directChunk,
 		directChunk + directBlock + 7, 2*directChunk + 123, writebackWindow*3 + 5}
-	for _, dir := range dirs {
+	roundTrip(t, sizes, func(f *os.File, size, mode int) (PayloadFile, hash.Hash) {
+		return newModePayload(t, f, nil, mode), nil
+	})
+}
+
+// roundTrip writes each size through the writer open makes, in every
+// folder of payloadDirs and every writing mode, reads the file back and
+// checks the hash the writer fed, if any.
+func roundTrip(t *testing.T, sizes []int, open func(f *os.File, size, mode int) (PayloadFile, hash.Hash)) {
+	for _, dir := range payloadDirs(t) {
 		for _, size := range sizes {
-			t.Run(fmt.Sprintf("%s/%d", dir, size), func(t *testing.T) {
-				want := randomBytes(t, size, uint64(size))
-				f, err := os.CreateTemp(dir, "payload-")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer os.Remove(f.Name())
-				writeUneven(t, newPayloadFile(f), want)
-				f.Close()
-				got, err := os.ReadFile(f.Name())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("read back %d bytes, want %d identical bytes", len(got), len(want))
-				}
-			})
+			for _, mode := range writeModes {
+				t.Run(fmt.Sprintf("%s/%d/%s", dir, size, mode.name), func(t *testing.T) {
+					want := randomBytes(t, size, uint64(size))
+					f, err := os.CreateTemp(dir, "payload-")
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer os.Remove(f.Name())
+					w, h := open(f, size, mode.mode)
+					writeUneven(t, w, want)
+					f.Close()
+					got, err := os.ReadFile(f.Name())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(got, want) {
+						t.Fatalf("read back %d bytes, want %d identical bytes", len(got), len(want))
+					}
+					if sum := sha256.Sum256(want); h != nil && !bytes.Equal(h.Sum(nil), sum[:]) {
+						t.Fatal("the hash fed by the writer is not the SHA-256 of what was written")
+					}
+				})
+			}
 		}
 	}
+}
+
+// writeModes are the two ways direct writes go out: through io_uring,
+// and through a goroutine with blocking writes where io_uring is
+// missing.
+var writeModes = []struct {
+	name string
+	mode int
+}{{"ring", writeRingOrBlocking}, {"blocking", writeBlocking}}
+
+// newModePayload is newLinuxPayload, checked to have taken the mode
+// asked for wherever the file system takes direct writes. Where the
+// kernel refuses io_uring (a container's seccomp profile, say), the ring
+// mode falls back, and the test says so, or fails if
+// SIIRTO_REQUIRE_IO_URING is set, as make test sets it.
+func newModePayload(t *testing.T, f *os.File, sum hash.Hash, mode int) *linuxPayload {
+	t.Helper()
+	p := newLinuxPayload(f, sum, mode)
+	if !p.direct {
+		return p
+	}
+	switch {
+	case mode == writeBlocking && p.ring != nil:
+		t.Fatal("blocking mode uses io_uring")
+	case mode == writeRingOrBlocking && p.ring == nil:
+		_, err := newWriteRing(directBuffers + 1)
+		if os.Getenv("SIIRTO_REQUIRE_IO_URING") != "" {
+			t.Fatalf("no io_uring here (%v), and SIIRTO_REQUIRE_IO_URING is set", err)
+		}
+		t.Logf("no io_uring here (%v): the blocking writer was tested instead", err)
+	}
+	return p
 }
 
 // TestPayloadWritebackHash writes extracted files through newWritebackFile
@@ -44,31 +92,13 @@ func TestPayloadFileSizes(t *testing.T) {
 // last block included. One size just under directMin takes the buffered
 // path for comparison.
 func TestPayloadWritebackHash(t *testing.T) {
-	for _, dir := range payloadDirs(t) {
-		for _, size := range []int{directMin - 1, directMin, directMin + directBlock + 7} {
-			t.Run(fmt.Sprintf("%s/%d", dir, size), func(t *testing.T) {
-				want := randomBytes(t, size, uint64(size))
-				f, err := os.CreateTemp(dir, "extract-")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer os.Remove(f.Name())
-				h := sha256.New()
-				writeUneven(t, newWritebackFile(f, int64(size), h), want)
-				f.Close()
-				got, err := os.ReadFile(f.Name())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Fatalf("read back %d bytes, want %d identical bytes", len(got), len(want))
-				}
-				if sum := sha256.Sum256(want); !bytes.Equal(h.Sum(nil), sum[:]) {
-					t.Fatal("the hash fed by the writer is not the SHA-256 of what was written")
-				}
-			})
+	roundTrip(t, []int{directMin - 1, directMin, directMin + directBlock + 7}, func(f *os.File, size, mode int) (PayloadFile, hash.Hash) {
+		h := sha256.New()
+		if size < directMin {
+			return newWritebackFile(f, int64(size), h), h
 		}
-	}
+		return newModePayload(t, f, h, mode), h
+	})
 }
 
 // payloadDirs is a temporary folder on disk and, where there is one, one
@@ -133,12 +163,18 @@ func TestPayloadBuffered(t *testing.T) {
 // TestPayloadWriteError: a write that fails in the background goroutine
 // is reported, and Abort stops the goroutine.
 func TestPayloadWriteError(t *testing.T) {
+	for _, mode := range writeModes {
+		t.Run(mode.name, func(t *testing.T) { testPayloadWriteError(t, mode.mode) })
+	}
+}
+
+func testPayloadWriteError(t *testing.T, mode int) {
 	dir := t.TempDir()
 	f, err := os.CreateTemp(dir, "payload-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newPayloadFile(f).(*linuxPayload)
+	p := newModePayload(t, f, nil, mode)
 	if !p.direct {
 		t.Skip("this file system refuses O_DIRECT")
 	}
@@ -153,7 +189,7 @@ func TestPayloadWriteError(t *testing.T) {
 		t.Fatal("writes to a closed file were not reported")
 	}
 	p.Abort() // what WriteBundle's cleanup does after a failed Finish: no panic
-	g := newPayloadFile(mustTemp(t, dir)).(*linuxPayload)
+	g := newModePayload(t, mustTemp(t, dir), nil, mode)
 	g.Write(chunk)
 	g.Abort()
 	g.Abort() // a second call is harmless
@@ -167,4 +203,22 @@ func mustTemp(t *testing.T, dir string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// TestWriteTag: a write's tag gives back its slot, length and offset, at
+// the largest values they take.
+func TestWriteTag(t *testing.T) {
+	for _, b := range []directWrite{
+		{slot: 0, n: directBlock, off: 0},
+		{slot: directBuffers - 1, n: directChunk, off: 7 * directChunk},
+		{slot: 1, n: directChunk - directBlock, off: (1<<40 - 1) * directBlock},
+	} {
+		tag := writeTag(b)
+		if got := tagWrite(tag); got != b {
+			t.Errorf("tag of %+v gives back %+v", b, got)
+		}
+		if tag == ringDone {
+			t.Errorf("tag of %+v is the closing marker's", b)
+		}
+	}
 }
