@@ -202,15 +202,24 @@ func (p *linuxPayload) completer() {
 				continue
 			}
 			b := tagWrite(c.tag)
+			// Pairs with the Store in send: the buffer's contents were
+			// written before it, which the race detector cannot see
+			// through the kernel.
+			p.refs[b.slot].Load()
+			errno := unix.Errno(-c.res)
 			switch {
-			case c.res < 0:
-				p.fail(&os.PathError{Op: "write", Path: p.f.Name(), Err: unix.Errno(-c.res)})
-			case int(c.res) < b.n:
-				// A short write (the disk filling up, say): the rest
-				// the plain way, which reports why it cannot.
-				if _, err := p.f.WriteAt(p.bufs[b.slot][c.res:b.n], b.off+int64(c.res)); err != nil {
+			case int(c.res) == b.n:
+				// Written whole.
+			case c.res >= 0 || errno == unix.EAGAIN || errno == unix.EINTR:
+				// Written in part (the disk filling up, say), or not at
+				// all for a passing reason: the rest the plain way,
+				// which says why it cannot.
+				written := max(int(c.res), 0)
+				if _, err := p.f.WriteAt(p.bufs[b.slot][written:b.n], b.off+int64(written)); err != nil {
 					p.fail(err)
 				}
+			default:
+				p.fail(&os.PathError{Op: "write", Path: p.f.Name(), Err: errno})
 			}
 			p.release(b.slot)
 		}
@@ -240,8 +249,9 @@ func (p *linuxPayload) fail(err error) {
 }
 
 // send hands the first n bytes of the current buffer to the hasher and
-// the disk.
-func (p *linuxPayload) send(n int) {
+// the disk. After an error the buffer may still be queued in the ring:
+// the caller must give up on the payload.
+func (p *linuxPayload) send(n int) error {
 	b := directWrite{slot: p.curSlot, n: n, off: p.off}
 	p.off += int64(n)
 	if p.hashq != nil {
@@ -252,12 +262,14 @@ func (p *linuxPayload) send(n int) {
 	}
 	if p.ring == nil {
 		p.full <- b
-		return
+		return nil
 	}
 	if err := p.ring.submit(ringOpWrite, 0, int(p.f.Fd()), p.bufs[b.slot][:n], b.off, writeTag(b)); err != nil {
+		// The slot is not released: the kernel may yet read it.
 		p.fail(err)
-		p.release(b.slot)
+		return err
 	}
+	return nil
 }
 
 func (p *linuxPayload) Write(b []byte) (int, error) {
@@ -274,7 +286,9 @@ func (p *linuxPayload) Write(b []byte) (int, error) {
 		b = b[c:]
 		total += c
 		if p.n == len(p.cur) {
-			p.send(p.n)
+			if err := p.send(p.n); err != nil {
+				return total, err
+			}
 			select {
 			case p.curSlot = <-p.free:
 			case <-p.dead:
@@ -354,7 +368,8 @@ func (p *linuxPayload) Finish() error {
 		whole := p.n &^ (directBlock - 1)
 		tail := append([]byte(nil), p.cur[whole:p.n]...)
 		if whole > 0 {
-			p.send(whole)
+			// An error is in p.werr, which stop returns.
+			_ = p.send(whole)
 		}
 		// The writing goroutines are done with either way: a later
 		// Abort must not stop them again.

@@ -3,10 +3,14 @@ package encrypt
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"os"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPayloadFileSizes writes sizes around the direct-I/O block and chunk
@@ -77,7 +81,10 @@ func newModePayload(t *testing.T, f *os.File, sum hash.Hash, mode int) *linuxPay
 	case mode == writeBlocking && p.ring != nil:
 		t.Fatal("blocking mode uses io_uring")
 	case mode == writeRingOrBlocking && p.ring == nil:
-		_, err := newWriteRing(directBuffers + 1)
+		r, err := newWriteRing(directBuffers + 1)
+		if err == nil {
+			r.close()
+		}
 		if os.Getenv("SIIRTO_REQUIRE_IO_URING") != "" {
 			t.Fatalf("no io_uring here (%v), and SIIRTO_REQUIRE_IO_URING is set", err)
 		}
@@ -220,5 +227,61 @@ func TestWriteTag(t *testing.T) {
 		if tag == ringDone {
 			t.Errorf("tag of %+v is the closing marker's", b)
 		}
+	}
+}
+
+// TestWriteRingSetupFails: a ring whose setup fails halfway (an old
+// kernel's features, a mapping refused) is released without a crash, so
+// that the payload can fall back to blocking writes.
+func TestWriteRingSetupFails(t *testing.T) {
+	for _, p := range []ringParams{
+		{},
+		{features: ringFeatSingle | ringFeatCurPos, sqEntries: 4, cqEntries: 8},
+	} {
+		r := &writeRing{fd: -1}
+		if err := r.setup(&p); err == nil {
+			t.Fatalf("setup with %+v and no ring succeeded", p)
+		}
+		r.close()
+	}
+}
+
+// TestPayloadRingBroken: once a submission fails, the payload reports
+// it, Write does not wait for a buffer that never comes back, and Finish
+// and Abort end.
+func TestPayloadRingBroken(t *testing.T) {
+	f := mustTemp(t, t.TempDir())
+	p := newModePayload(t, f, nil, writeRingOrBlocking)
+	if p.ring == nil {
+		t.Skip("no direct writes through io_uring here; newModePayload said why")
+	}
+	// Every io_uring_enter from now on fails.
+	unix.Close(p.ring.fd)
+	p.ring.fd = -1
+	done := make(chan error, 1)
+	go func() {
+		chunk := make([]byte, directChunk)
+		var werr error
+		for i := 0; i < 2*directBuffers && werr == nil; i++ {
+			_, werr = p.Write(chunk)
+		}
+		if werr == nil {
+			done <- errors.New("writes through a broken ring were not refused")
+			return
+		}
+		if err := p.Finish(); err == nil {
+			done <- errors.New("Finish after a broken ring succeeded")
+			return
+		}
+		p.Abort()
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the payload hangs after its ring broke")
 	}
 }

@@ -31,12 +31,14 @@ type writeRing struct {
 	mem []byte // SQ and CQ rings (one mapping: IORING_FEAT_SINGLE_MMAP)
 	sqe []byte // submission queue entries
 
-	sqTail, sqMask *uint32
+	sqHead, sqTail *uint32
+	sqMask         *uint32
 	sqArray        unsafe.Pointer
 	cqHead, cqTail *uint32
 	cqMask         *uint32
 	cqes           unsafe.Pointer
 	event          *os.File // eventfd, signalled on every completion
+	broken         error    // the submission that failed (see submit)
 }
 
 // io_uring ABI (include/uapi/linux/io_uring.h); the same on every
@@ -101,55 +103,67 @@ func init() {
 var errRingUnavailable = errors.New("io_uring unavailable")
 
 // newWriteRing sets up a ring with room for entries writes in flight.
-func newWriteRing(entries uint32) (r *writeRing, err error) {
+func newWriteRing(entries uint32) (*writeRing, error) {
 	var p ringParams
 	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("%w: %v", errRingUnavailable, errno)
 	}
-	r = &writeRing{fd: int(fd)}
-	defer func() {
-		if err != nil {
-			r.close()
-		}
-	}()
+	r := &writeRing{fd: int(fd)}
+	if err := r.setup(&p); err != nil {
+		r.close()
+		return nil, fmt.Errorf("%w: %v", errRingUnavailable, err)
+	}
+	return r, nil
+}
+
+// setup maps the rings of r.fd, as p describes them, and registers an
+// eventfd. On an error, r is partly set up: close releases what there is.
+func (r *writeRing) setup(p *ringParams) error {
 	if p.features&ringFeatSingle == 0 || p.features&ringFeatCurPos == 0 {
-		return nil, fmt.Errorf("%w: kernel too old (features %#x)", errRingUnavailable, p.features)
+		return fmt.Errorf("kernel too old (features %#x)", p.features)
 	}
 	sqSize := int(p.sqOff[6]) + int(p.sqEntries)*4
 	cqSize := int(p.cqOff[5]) + int(p.cqEntries)*ringCQESize
-	size := max(sqSize, cqSize)
-	if r.mem, err = unix.Mmap(r.fd, ringOffSQ, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
-		return nil, fmt.Errorf("%w: %v", errRingUnavailable, err)
+	var err error
+	if r.mem, err = unix.Mmap(r.fd, ringOffSQ, max(sqSize, cqSize), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return err
 	}
 	if r.sqe, err = unix.Mmap(r.fd, ringOffSQEs, int(p.sqEntries)*ringSQESize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
-		return nil, fmt.Errorf("%w: %v", errRingUnavailable, err)
+		return err
 	}
 	at := func(off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&r.mem[off])) }
-	r.sqTail, r.sqMask = at(p.sqOff[1]), at(p.sqOff[2])
+	r.sqHead, r.sqTail, r.sqMask = at(p.sqOff[0]), at(p.sqOff[1]), at(p.sqOff[2])
 	r.sqArray = unsafe.Pointer(&r.mem[p.sqOff[6]])
 	r.cqHead, r.cqTail, r.cqMask = at(p.cqOff[0]), at(p.cqOff[1]), at(p.cqOff[2])
 	r.cqes = unsafe.Pointer(&r.mem[p.cqOff[5]])
 
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errRingUnavailable, err)
+		return err
 	}
 	// A non-blocking descriptor: os.NewFile hands it to the poller, so a
 	// Read parks the goroutine instead of blocking a thread.
 	r.event = os.NewFile(uintptr(efd), "io_uring-eventfd")
 	fd32 := int32(efd)
 	if _, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), ringRegEventfd, uintptr(unsafe.Pointer(&fd32)), 1, 0, 0); errno != 0 {
-		return nil, fmt.Errorf("%w: %v", errRingUnavailable, errno)
+		return errno
 	}
-	return r, nil
+	return nil
 }
 
 // submit queues one operation, a write of buf at off into fd, say,
 // tagged with tag. Only one goroutine may submit, and no more than the
 // ring's entries may be in flight: the caller's buffers bound both. buf
 // must stay referenced and unchanged until its completion is reaped.
+//
+// After an error the ring is broken: the entry may still sit in the
+// queue, to be taken by any later io_uring_enter, so submit refuses to
+// enter again, and the caller must not reuse buf.
 func (r *writeRing) submit(op, flags uint8, fd int, buf []byte, off int64, tag uint64) error {
+	if r.broken != nil {
+		return r.broken
+	}
 	tail := atomic.LoadUint32(r.sqTail)
 	idx := tail & atomic.LoadUint32(r.sqMask)
 	sqe := (*ringSQE)(unsafe.Pointer(&r.sqe[int(idx)*ringSQESize]))
@@ -164,18 +178,19 @@ func (r *writeRing) submit(op, flags uint8, fd int, buf []byte, off int64, tag u
 	}
 	*(*uint32)(unsafe.Add(r.sqArray, 4*idx)) = idx
 	atomic.StoreUint32(r.sqTail, tail+1)
-	for {
+	for try := 0; ; try++ {
 		n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 1, 0, 0, 0, 0)
-		if errno == unix.EINTR || errno == unix.EAGAIN || errno == unix.EBUSY {
+		// These come before the entry is taken: it can be entered again.
+		if errno == unix.EINTR || (errno == unix.EAGAIN || errno == unix.EBUSY) && try < 100 {
 			continue
 		}
-		if errno != 0 {
-			return fmt.Errorf("io_uring submit: %w", errno)
+		switch {
+		case errno != 0:
+			r.broken = fmt.Errorf("io_uring submit: %w", errno)
+		case n != 1 || atomic.LoadUint32(r.sqHead) != tail+1:
+			r.broken = fmt.Errorf("io_uring submit: %d entries taken, want 1", n)
 		}
-		if n != 1 {
-			return fmt.Errorf("io_uring submit: %d entries taken, want 1", n)
-		}
-		return nil
+		return r.broken
 	}
 }
 
@@ -213,6 +228,7 @@ func (r *writeRing) reap(buf []completion) []completion {
 	return buf
 }
 
+// close releases the ring, including one that setup left half done.
 func (r *writeRing) close() {
 	if r.event != nil {
 		r.event.Close()
@@ -223,5 +239,7 @@ func (r *writeRing) close() {
 	if r.mem != nil {
 		_ = unix.Munmap(r.mem)
 	}
-	unix.Close(r.fd)
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+	}
 }
