@@ -5,10 +5,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -95,4 +99,70 @@ func TestIsLoopback(t *testing.T) {
 	if _, err := OpenWith(context.Background(), "http://127.evil.example/remote.php/dav/files/a/x/", OpenOptions{}); err == nil {
 		t.Error("plain http to a host named 127.… was allowed")
 	}
+}
+
+// TestChunkedReadsAhead: while a chunk is on its way to the server, the
+// next one is already being read from the source, so an encryption
+// feeding the upload does not stop at every chunk. The server holds the
+// first chunk's answer until the source has given the second chunk, and
+// fails it if that does not happen. An in-process server: what is tested
+// is the order of reads and requests, not a server's behaviour.
+func TestChunkedReadsAhead(t *testing.T) {
+	const chunk = 1 << 20
+	ahead := make(chan struct{})
+	var mu sync.Mutex
+	var puts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		switch r.Method {
+		case "MKCOL":
+			w.WriteHeader(http.StatusCreated)
+		case http.MethodPut:
+			mu.Lock()
+			puts = append(puts, path.Base(r.URL.Path))
+			first := len(puts) == 1
+			mu.Unlock()
+			if first {
+				select {
+				case <-ahead:
+				case <-time.After(10 * time.Second):
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+			}
+			w.WriteHeader(http.StatusCreated)
+		case "MOVE":
+			w.WriteHeader(http.StatusCreated)
+		default:
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}
+	}))
+	defer srv.Close()
+	s := NewWebDAVChunked(srv.URL+"/remote.php/dav/files/user/", Credentials{User: "user"}, chunk)
+	src := &signalAt{r: &zeros{n: 3*chunk + 5}, at: 2 * chunk, c: ahead}
+	if err := s.Put(context.Background(), "j/b.c4gh", src, -1); err != nil {
+		t.Fatalf("the upload failed (the second chunk was not read while the first was sent?): %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"00001", "00002", "00003", "00004"}; !slices.Equal(puts, want) {
+		t.Fatalf("chunks sent: %v, want %v", puts, want)
+	}
+}
+
+// signalAt closes c once at bytes have been read from r.
+type signalAt struct {
+	r    io.Reader
+	read int64
+	at   int64
+	c    chan struct{}
+}
+
+func (s *signalAt) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if s.read < s.at && s.read+int64(n) >= s.at {
+		close(s.c)
+	}
+	s.read += int64(n)
+	return n, err
 }

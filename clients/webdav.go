@@ -223,20 +223,18 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 	if size >= 0 {
 		headers["OC-Total-Length"] = strconv.FormatInt(size, 10)
 	}
-	chunk := w.chunkFor(size)
-	buf := make([]byte, chunk)
+	chunks := readChunks(ctx, r, w.chunkFor(size), size < 0)
+	defer chunks.stop()
 	var total int64
 	for n := 1; ; n++ {
-		if size < 0 && n > 1 && (n-1)%1000 == 0 && int64(len(buf)) < maxChunk {
-			// Unknown length: chunks double every thousand, so that 10,000
-			// of them reach far beyond what any extract needs.
-			buf = make([]byte, min(2*int64(len(buf)), maxChunk))
+		c, ok := <-chunks.next
+		if !ok {
+			break
 		}
-		k, rerr := io.ReadFull(&ctxReader{ctx: ctx, r: r}, buf)
-		last := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
-		if rerr != nil && !last {
-			return fail(rerr)
+		if c.err != nil {
+			return fail(c.err)
 		}
+		k, buf := c.n, c.buf
 		if k == 0 && n > 1 {
 			break // the previous chunk ended exactly at the end
 		}
@@ -256,8 +254,9 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 				log.record(name, hexSum)
 			}
 		}
+		chunks.free <- buf
 		total += int64(k)
-		if last {
+		if c.last {
 			break
 		}
 	}
@@ -270,6 +269,82 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 	}
 	log.remove()
 	return nil
+}
+
+// chunkReader reads an upload's chunks on a goroutine of its own, one
+// chunk ahead of the one on the wire: the source (an encryption, say)
+// keeps working while a chunk is sent and the server stores it, instead
+// of stopping at every chunk. Memory: two chunks.
+type chunkReader struct {
+	next chan readChunk
+	free chan []byte
+	quit chan struct{}
+	done chan struct{}
+}
+
+// readChunk is one chunk read: buf[:n], whether it is the last, or the
+// error that stopped reading.
+type readChunk struct {
+	buf  []byte
+	n    int
+	last bool
+	err  error
+}
+
+// readChunks starts reading r in chunks of size bytes. With grow (the
+// total length is unknown), chunks double every thousand, up to
+// Nextcloud's limit, so that 10,000 of them reach far beyond what any
+// extract needs.
+func readChunks(ctx context.Context, r io.Reader, size int64, grow bool) *chunkReader {
+	c := &chunkReader{
+		next: make(chan readChunk),
+		free: make(chan []byte, 2),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	c.free <- nil
+	c.free <- nil
+	go func() {
+		defer close(c.done)
+		defer close(c.next)
+		src := &ctxReader{ctx: ctx, r: r}
+		for n := 1; ; n++ {
+			if grow && n > 1 && (n-1)%1000 == 0 {
+				size = min(2*size, maxChunk)
+			}
+			var buf []byte
+			select {
+			case buf = <-c.free:
+			case <-c.quit:
+				return
+			}
+			if int64(len(buf)) != size {
+				buf = make([]byte, size)
+			}
+			k, err := io.ReadFull(src, buf)
+			last := err == io.EOF || err == io.ErrUnexpectedEOF
+			if last {
+				err = nil
+			}
+			select {
+			case c.next <- readChunk{buf: buf, n: k, last: last, err: err}:
+			case <-c.quit:
+				return
+			}
+			if last || err != nil {
+				return
+			}
+		}
+	}()
+	return c
+}
+
+// stop ends the reading and waits for it: once the upload returns, no
+// one reads its source any more. A read in progress is let finish (the
+// context's end cuts it short).
+func (c *chunkReader) stop() {
+	close(c.quit)
+	<-c.done
 }
 
 // Stat implements Store.
