@@ -123,6 +123,16 @@ func alignedBuffer(n int) []byte {
 	return raw[off : off+n]
 }
 
+// openDirect opens name for reading around the page cache, or returns
+// nil where the file system refuses.
+func openDirect(name string) *os.File {
+	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), name)
+}
+
 // directWorks switches f to O_DIRECT if its file system accepts a direct
 // write (tmpfs and some FUSE file systems do not), probing with one block
 // that is then truncated away.

@@ -1,0 +1,102 @@
+package encrypt
+
+import (
+	"io"
+	"os"
+	"sync"
+)
+
+// A PayloadReader reads a large file that is read once, from start to
+// end: a payload, or the chunks it was uploaded in. Where the platform
+// and file system allow, it reads around the page cache in aligned 4 MiB
+// windows. Payloads are written that way (NewPayloadFile), so they are
+// not in the page cache; on the machine measured, reading such a file
+// through the page cache ran at 0.48 GB/s, and directly at 2.9 GB/s.
+//
+// Reads that do not continue the window (the zip's end, read first by a
+// verifier) go through the page cache. It implements io.Reader and
+// io.ReaderAt; calls are serialised.
+type PayloadReader struct {
+	f      *os.File // through the page cache: Stat, reads elsewhere
+	direct *os.File // around it, or nil
+
+	mu     sync.Mutex
+	buf    []byte // the window
+	bufOff int64  // its offset in the file
+	bufLen int    // bytes valid in it
+	pos    int64  // Read's offset
+}
+
+// OpenPayload opens name for reading with a PayloadReader.
+func OpenPayload(name string) (*PayloadReader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	r := &PayloadReader{f: f}
+	if d := openDirect(name); d != nil {
+		r.direct, r.buf = d, alignedBuffer(directChunk)
+	}
+	return r, nil
+}
+
+// Read implements io.Reader.
+func (r *PayloadReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, err := r.readAt(p, r.pos)
+	r.pos += int64(n)
+	if n > 0 && err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *PayloadReader) ReadAt(p []byte, off int64) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.readAt(p, off)
+}
+
+func (r *PayloadReader) readAt(p []byte, off int64) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		end := r.bufOff + int64(r.bufLen)
+		switch {
+		case off >= r.bufOff && off < end:
+			c := copy(p, r.buf[off-r.bufOff:r.bufLen])
+			n, p, off = n+c, p[c:], off+int64(c)
+		case r.direct != nil && off >= end && off < end+int64(len(r.buf)):
+			// The next window: aligned, as direct reads must be.
+			start := off &^ (directBlock - 1)
+			k, err := r.direct.ReadAt(r.buf, start)
+			if err != nil && err != io.EOF {
+				// A file system that took O_DIRECT at open but not
+				// for reading: the page cache from now on.
+				r.direct.Close()
+				r.direct, r.bufLen = nil, 0
+				continue
+			}
+			r.bufOff, r.bufLen = start, k
+			if start+int64(k) <= off {
+				return n, io.EOF
+			}
+		default:
+			k, err := r.f.ReadAt(p, off)
+			return n + k, err
+		}
+	}
+	return n, nil
+}
+
+// Stat returns the file's information.
+func (r *PayloadReader) Stat() (os.FileInfo, error) { return r.f.Stat() }
+
+// Close closes the file.
+func (r *PayloadReader) Close() error {
+	if r.direct != nil {
+		r.direct.Close()
+	}
+	return r.f.Close()
+}
