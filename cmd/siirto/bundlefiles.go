@@ -98,7 +98,7 @@ func (b localBundle) open(journalFolder bool) (verify.Bundle, io.Closer, error) 
 		}
 		vb.Folder = filepath.Base(abs)
 	}
-	p, err := os.Open(b.payloadPath())
+	p, err := encrypt.OpenPayload(b.payloadPath())
 	if os.IsNotExist(err) {
 		return vb, nopCloser{}, nil // verify reports E_PAYLOAD_MISSING
 	}

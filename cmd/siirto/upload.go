@@ -288,7 +288,7 @@ func (u *uploader) bundle(ctx context.Context, cb checkedBundle) (bool, error) {
 
 	res, resumable := u.store.(clients.Resumer)
 	err := u.retry(ctx, func() error {
-		f, err := os.Open(lb.payloadPath())
+		f, err := encrypt.OpenPayload(lb.payloadPath())
 		if err != nil {
 			return err
 		}

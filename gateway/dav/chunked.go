@@ -14,6 +14,8 @@ import (
 	"strconv"
 
 	"golang.org/x/net/webdav"
+
+	"github.com/siirto/siirto/encrypt"
 )
 
 // Nextcloud's chunked upload v2, served for real:
@@ -330,24 +332,29 @@ func listChunks(dir string) ([]string, int64, error) {
 }
 
 // joinChunks streams the chunks into a new hidden file in destDir, syncs
-// it and returns its name. Memory does not grow with the size.
+// it and returns its name. Memory does not grow with the size. The file
+// is written as receive writes large bodies, around the page cache and
+// durable as it goes: copied through the page cache and synced at the
+// end, a 1 GiB upload's join took 4.4 s here. The chunks, written the
+// same way, are not in the page cache, and are read around it too.
 func joinChunks(ctx context.Context, destDir, dir string, chunks []string, want int64) (string, error) {
 	out, err := os.CreateTemp(destDir, hiddenPrefix+"put-*") // 0600
 	if err != nil {
 		return "", fmt.Errorf("a temporary file: %w", err)
 	}
+	w := encrypt.NewPayloadFile(out)
 	var n int64
 	buf := make([]byte, 1<<20)
 	for _, c := range chunks {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		var f *os.File
-		if f, err = os.Open(c); err != nil {
+		var f *encrypt.PayloadReader
+		if f, err = encrypt.OpenPayload(c); err != nil {
 			break
 		}
 		var k int64
-		k, err = io.CopyBuffer(out, f, buf)
+		k, err = io.CopyBuffer(w, f, buf)
 		f.Close()
 		n += k
 		if err != nil {
@@ -358,7 +365,9 @@ func joinChunks(ctx context.Context, destDir, dir string, chunks []string, want 
 		err = fmt.Errorf("assembled %d bytes of %d: a chunk changed", n, want)
 	}
 	if err == nil {
-		err = out.Sync()
+		err = w.Finish() // syncs
+	} else {
+		w.Abort()
 	}
 	if cerr := out.Close(); err == nil {
 		err = cerr

@@ -81,12 +81,24 @@ func (e *shortError) Unwrap() error { return e.err }
 
 // receive streams body into a new hidden file in dir and syncs it. With
 // want >= 0 exactly want bytes must arrive. On failure nothing is left.
+//
+// A large body (a payload, or a chunk of one) is written as the client
+// writes payloads, around the page cache and durable as it arrives
+// (encrypt.NewPayloadFile): on the machine measured, buffered writes and
+// the fsync after every chunk held each 16 MiB chunk of an upload up
+// longer than sending it did.
 func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64, error) {
 	f, err := os.CreateTemp(dir, hiddenPrefix+"put-*") // 0600
 	if err != nil {
 		return "", 0, fmt.Errorf("a temporary file: %w", err)
 	}
-	n, err := io.CopyBuffer(f, body, make([]byte, 256<<10))
+	var out io.Writer = f
+	var direct encrypt.PayloadFile
+	if want < 0 || want >= directReceiveMin {
+		direct = encrypt.NewPayloadFile(f)
+		out = direct
+	}
+	n, err := io.CopyBuffer(out, body, make([]byte, 256<<10))
 	var werr *os.PathError
 	switch {
 	case errors.As(err, &werr): // the disk, not the client
@@ -95,7 +107,12 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	case want >= 0 && n != want:
 		err = &shortError{got: n, want: want, err: io.ErrUnexpectedEOF}
 	}
-	if err == nil {
+	switch {
+	case err != nil && direct != nil:
+		direct.Abort()
+	case direct != nil:
+		err = direct.Finish() // syncs
+	case err == nil:
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -107,6 +124,11 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	}
 	return f.Name(), n, nil
 }
+
+// directReceiveMin is the body size from which receive writes around the
+// page cache; below it, the writer's 12 MiB of buffers cost more than
+// they save.
+const directReceiveMin = 4 << 20
 
 // commit renames the finished temporary file tmp onto t. The policy is
 // checked under the folder's lock, and the rename happens under it too,
