@@ -33,9 +33,14 @@ func randomData(n int) []byte {
 // logs (what lets it resume) in the user's cache folder: a temporary one.
 func (e *env) store(baseURL, user, folder string) clients.Store {
 	e.t.Helper()
+	return e.storeChunked(baseURL, user, folder, testChunk)
+}
+
+func (e *env) storeChunked(baseURL, user, folder string, chunk int64) clients.Store {
+	e.t.Helper()
 	e.t.Setenv("XDG_CACHE_HOME", e.t.TempDir())
 	s, err := clients.OpenWith(context.Background(), baseURL+"/remote.php/dav/files/"+user+"/"+folder+"/",
-		clients.OpenOptions{Credentials: clients.Credentials{User: user, Password: "pw-" + user}, ChunkSize: testChunk})
+		clients.OpenOptions{Credentials: clients.Credentials{User: user, Password: "pw-" + user}, ChunkSize: chunk})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -108,6 +113,32 @@ func TestClientUpload(t *testing.T) {
 	}
 	if e.read(shared+"/big.c4gh") != string(big) {
 		t.Fatal("the complete bundle's payload changed")
+	}
+}
+
+// TestClientUploadDirect: bodies from directReceiveMin up are received
+// around the page cache, and chunks joined that way; sizes off the 4 KiB
+// block make the last partial block go the other way.
+func TestClientUploadDirect(t *testing.T) {
+	e := newEnv(t)
+	const chunk = 5 << 20
+	s := e.storeChunked(e.srv.URL, "alice", shared, chunk)
+	ctx := context.Background()
+	plain := randomData(directReceiveMin + 4097) // one PUT
+	if err := s.Put(ctx, "plain.c4gh", bytes.NewReader(plain), int64(len(plain))); err != nil {
+		t.Fatal(err)
+	}
+	chunked := randomData(2*chunk + 4097) // three chunks
+	if err := s.(clients.Resumer).PutResumable(ctx, "chunked.c4gh", bytes.NewReader(chunked), int64(len(chunked)), "id"); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.chunksStored(); n != 3 {
+		t.Fatalf("%d chunks stored, want 3", n)
+	}
+	for name, want := range map[string][]byte{"plain.c4gh": plain, "chunked.c4gh": chunked} {
+		if got := e.read(shared + "/" + name); got != string(want) {
+			t.Fatalf("%s differs: %d bytes, want %d", name, len(got), len(want))
+		}
 	}
 }
 
