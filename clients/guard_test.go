@@ -166,3 +166,23 @@ func (s *signalAt) Read(p []byte) (int, error) {
 	s.read += int64(n)
 	return n, err
 }
+
+// TestChunkBodyClosed: a chunk's buffer is free again only once every
+// body net/http was given over it is closed (the first, and one made by
+// GetBody for a redirect); an empty chunk is never handed over.
+func TestChunkBodyClosed(t *testing.T) {
+	c := newChunkBody([]byte("chunk"))
+	first, again := c.open(), c.open()
+	first.Close()
+	first.Close() // twice is once
+	if c.closed(20 * time.Millisecond) {
+		t.Fatal("free while a body is still open")
+	}
+	go func() { time.Sleep(10 * time.Millisecond); again.Close() }()
+	if !c.closed(10 * time.Second) {
+		t.Fatal("not free after every body was closed")
+	}
+	if empty := newChunkBody(nil); !empty.closed(time.Millisecond) {
+		t.Fatal("an empty chunk waits for a body")
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/studio-b12/gowebdav"
@@ -113,6 +115,10 @@ func (w *WebDAV) do(ctx context.Context, method, u, p string, body io.Reader, si
 		return err
 	}
 	req.ContentLength = size // -1: chunked transfer encoding, for unknown sizes only
+	if b, ok := body.(*chunkBodyReader); ok {
+		// As for a bytes.Reader: a redirect or a retry sends it again.
+		req.GetBody = func() (io.ReadCloser, error) { return b.c.open(), nil }
+	}
 	if size == 0 || body == nil {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
@@ -247,11 +253,15 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 			hexSum = hex.EncodeToString(sum[:])
 		}
 		if got, ok := have[name]; !ok || got != int64(k) || k == 0 || !log.matches(name, hexSum) {
-			if err := w.do(ctx, http.MethodPut, dir+name, p, bytes.NewReader(buf[:k]), int64(k), headers); err != nil {
+			body := newChunkBody(buf[:k])
+			if err := w.do(ctx, http.MethodPut, dir+name, p, body.open(), int64(k), headers); err != nil {
 				return fail(err)
 			}
 			if have != nil {
 				log.record(name, hexSum)
+			}
+			if !body.closed(time.Minute) {
+				buf = nil // never reused: the next chunk gets a new buffer
 			}
 		}
 		chunks.free <- buf
@@ -268,6 +278,61 @@ func (w *WebDAV) chunked(ctx context.Context, p string, r io.Reader, size int64,
 		return fail(err)
 	}
 	log.remove()
+	return nil
+}
+
+// chunkBody hands a chunk's buffer to net/http as request bodies, and
+// tells when every one of them is closed: the transport may still be
+// writing a body after the answer came (a server that answers before it
+// has read everything, a redirect), and the buffer must not be refilled
+// until it is done.
+type chunkBody struct {
+	data []byte
+	n    atomic.Int32 // bodies not yet closed
+	done chan struct{}
+}
+
+func newChunkBody(data []byte) *chunkBody {
+	return &chunkBody{data: data, done: make(chan struct{}, 1)}
+}
+
+// open returns one body over the chunk; do gives it GetBody for more.
+func (c *chunkBody) open() *chunkBodyReader {
+	c.n.Add(1)
+	return &chunkBodyReader{Reader: bytes.NewReader(c.data), c: c}
+}
+
+// closed waits up to d for every body to be closed.
+func (c *chunkBody) closed(d time.Duration) bool {
+	if len(c.data) == 0 {
+		return true // an empty body is never handed to the transport
+	}
+	timeout := time.After(d)
+	for c.n.Load() != 0 {
+		select {
+		case <-c.done:
+		case <-timeout:
+			return false
+		}
+	}
+	return true
+}
+
+type chunkBodyReader struct {
+	*bytes.Reader
+	c    *chunkBody
+	once sync.Once
+}
+
+func (r *chunkBodyReader) Close() error {
+	r.once.Do(func() {
+		if r.c.n.Add(-1) == 0 {
+			select {
+			case r.c.done <- struct{}{}:
+			default:
+			}
+		}
+	})
 	return nil
 }
 

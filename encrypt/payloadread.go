@@ -1,6 +1,7 @@
 package encrypt
 
 import (
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -27,14 +28,29 @@ type PayloadReader struct {
 	pos    int64  // Read's offset
 }
 
-// OpenPayload opens name for reading with a PayloadReader.
+// OpenPayload opens name for reading with a PayloadReader. A file
+// smaller than the window is read through the page cache.
 func OpenPayload(name string) (*PayloadReader, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	r := &PayloadReader{f: f}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size() < directChunk {
+		return r, nil
+	}
 	if d := openDirect(name); d != nil {
+		// Two opens: both must be the same file (not one renamed over
+		// the other in between).
+		if dst, err := d.Stat(); err != nil || !os.SameFile(st, dst) {
+			d.Close()
+			return r, nil
+		}
 		r.direct, r.buf = d, alignedBuffer(directChunk)
 	}
 	return r, nil
@@ -90,11 +106,34 @@ func (r *PayloadReader) readAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// Seek sets the offset of the next Read (io.Seeker).
+func (r *PayloadReader) Seek(offset int64, whence int) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch whence {
+	case io.SeekCurrent:
+		offset += r.pos
+	case io.SeekEnd:
+		st, err := r.f.Stat()
+		if err != nil {
+			return r.pos, err
+		}
+		offset += st.Size()
+	}
+	if offset < 0 {
+		return r.pos, errors.New("encrypt: seek before the start of the file")
+	}
+	r.pos = offset
+	return offset, nil
+}
+
 // Stat returns the file's information.
 func (r *PayloadReader) Stat() (os.FileInfo, error) { return r.f.Stat() }
 
 // Close closes the file.
 func (r *PayloadReader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.direct != nil {
 		r.direct.Close()
 	}

@@ -17,7 +17,8 @@ import (
 func TestPayloadReader(t *testing.T) {
 	sizes := []int{0, 1, directBlock - 1, directBlock, directBlock + 1, directChunk - 1, directChunk,
 		directChunk + 1, 2*directChunk + directBlock + 123}
-	for _, dir := range payloadDirs(t) {
+	dirs := payloadDirs(t)
+	for _, dir := range dirs {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/%d", dir, size), func(t *testing.T) {
 				want := randomBytes(t, size, uint64(size)+9)
@@ -42,6 +43,19 @@ func TestPayloadReader(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer r.Close()
+				if size >= directChunk && dir == dirs[0] && r.direct == nil {
+					t.Logf("%s refuses direct reads: the page cache was tested instead", dir)
+				}
+				// Seek back, then read through.
+				if _, err := io.CopyN(io.Discard, r, int64(min(size, 7))); err != nil {
+					t.Fatal(err)
+				}
+				if pos, err := r.Seek(0, io.SeekStart); pos != 0 || err != nil {
+					t.Fatalf("Seek: %d, %v", pos, err)
+				}
+				if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("Read after Seek: %d bytes, %v", len(got), err)
+				}
 				ref := bytes.NewReader(want)
 				rng := rand.New(rand.NewPCG(uint64(size), 1))
 				var off int64

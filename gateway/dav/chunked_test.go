@@ -118,7 +118,8 @@ func TestClientUpload(t *testing.T) {
 
 // TestClientUploadDirect: bodies from directReceiveMin up are received
 // around the page cache, and chunks joined that way; sizes off the 4 KiB
-// block make the last partial block go the other way.
+// block make the last partial block go the other way. When all direct
+// slots are taken, a large body goes through the page cache.
 func TestClientUploadDirect(t *testing.T) {
 	e := newEnv(t)
 	const chunk = 5 << 20
@@ -135,7 +136,19 @@ func TestClientUploadDirect(t *testing.T) {
 	if n := e.chunksStored(); n != 3 {
 		t.Fatalf("%d chunks stored, want 3", n)
 	}
-	for name, want := range map[string][]byte{"plain.c4gh": plain, "chunked.c4gh": chunked} {
+	// With every direct slot taken (uploads in progress elsewhere), a
+	// large body goes through the page cache, as whole.
+	for range maxDirectReceives {
+		e.s.direct <- struct{}{}
+	}
+	busy := randomData(directReceiveMin + 1)
+	if err := s.Put(ctx, "busy.c4gh", bytes.NewReader(busy), int64(len(busy))); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.s.direct) != maxDirectReceives {
+		t.Fatal("a receive took or gave back a slot it did not have")
+	}
+	for name, want := range map[string][]byte{"plain.c4gh": plain, "chunked.c4gh": chunked, "busy.c4gh": busy} {
 		if got := e.read(shared + "/" + name); got != string(want) {
 			t.Fatalf("%s differs: %d bytes, want %d", name, len(got), len(want))
 		}

@@ -80,6 +80,10 @@ type Server struct {
 	// that a bundle is not complete and the rename that follows it happen
 	// under one lock.
 	folderMu [64]sync.Mutex
+	// direct holds a token per upload being received around the page
+	// cache, whose writer has 12 MiB of buffers: more at once go through
+	// the page cache, so memory stays bounded (see receive).
+	direct chan struct{}
 }
 
 const (
@@ -121,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, events: cfg.Events}
+	s := &Server{cfg: cfg, log: cfg.Logger, events: cfg.Events, direct: make(chan struct{}, maxDirectReceives)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

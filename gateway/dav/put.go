@@ -86,7 +86,9 @@ func (e *shortError) Unwrap() error { return e.err }
 // writes payloads, around the page cache and durable as it arrives
 // (encrypt.NewPayloadFile): on the machine measured, buffered writes and
 // the fsync after every chunk held each 16 MiB chunk of an upload up
-// longer than sending it did.
+// longer than sending it did. At most maxDirectReceives bodies at a time
+// are written so; the others, and bodies of unknown length, go through
+// the page cache.
 func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64, error) {
 	f, err := os.CreateTemp(dir, hiddenPrefix+"put-*") // 0600
 	if err != nil {
@@ -94,14 +96,20 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	}
 	var out io.Writer = f
 	var direct encrypt.PayloadFile
-	if want < 0 || want >= directReceiveMin {
-		direct = encrypt.NewPayloadFile(f)
-		out = direct
+	if want >= directReceiveMin {
+		select {
+		case s.direct <- struct{}{}:
+			defer func() { <-s.direct }()
+			direct = encrypt.NewPayloadFile(f)
+			out = direct
+		default:
+		}
 	}
-	n, err := io.CopyBuffer(out, body, make([]byte, 256<<10))
-	var werr *os.PathError
+	// What failed decides whose fault it is: reading is the client's.
+	src := &readErr{r: body}
+	n, err := io.CopyBuffer(out, src, make([]byte, 256<<10))
 	switch {
-	case errors.As(err, &werr): // the disk, not the client
+	case err != nil && src.err == nil: // the disk, not the client
 	case err != nil:
 		err = &shortError{got: n, want: want, err: err}
 	case want >= 0 && n != want:
@@ -125,10 +133,27 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	return f.Name(), n, nil
 }
 
-// directReceiveMin is the body size from which receive writes around the
-// page cache; below it, the writer's 12 MiB of buffers cost more than
-// they save.
-const directReceiveMin = 4 << 20
+// Receiving around the page cache: from directReceiveMin bytes (below
+// it, the writer's 12 MiB of buffers cost more than they save), and at
+// most maxDirectReceives at a time.
+const (
+	directReceiveMin  = 4 << 20
+	maxDirectReceives = 4
+)
+
+// readErr remembers the error of the reader it wraps, other than io.EOF.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
 
 // commit renames the finished temporary file tmp onto t. The policy is
 // checked under the folder's lock, and the rename happens under it too,
