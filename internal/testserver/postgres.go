@@ -14,9 +14,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// PostgresBinDir is where Debian's postgresql package puts PostgreSQL 15's
-// programs; they are not on PATH.
-const PostgresBinDir = "/usr/lib/postgresql/15/bin"
+// postgresBinDir is where Debian's postgresql package puts the programs
+// of its PostgreSQL (15 on Debian 12, 17 on Debian 13), which are not on
+// PATH: the newest version there.
+func postgresBinDir() string {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestV := "/usr/lib/postgresql/15/bin", 0
+	for _, d := range dirs {
+		if v, err := strconv.Atoi(filepath.Base(filepath.Dir(d))); err == nil && v > bestV {
+			best, bestV = d, v
+		}
+	}
+	return best
+}
 
 // osUser is who PostgreSQL runs as.
 type osUser struct{ uid, gid uint32 }
@@ -52,7 +62,7 @@ func Postgres(t testing.TB) *PG {
 		t.Skip("testserver: postgres is an integration server; skipped with -short")
 	}
 	for _, prog := range []string{"initdb", "postgres"} {
-		if _, err := os.Stat(filepath.Join(PostgresBinDir, prog)); err != nil {
+		if _, err := os.Stat(filepath.Join(postgresBinDir(), prog)); err != nil {
 			t.Fatalf("testserver: postgres is not installed (%v): %s", err, postgresHint)
 		}
 	}
@@ -98,7 +108,7 @@ func startPG(t testing.TB) (_ *PG, err error) {
 		}
 	}
 	// --no-sync: a throwaway cluster need not wait for its files to reach the disk.
-	initdb := exec.Command(filepath.Join(PostgresBinDir, "initdb"), "-D", filepath.Join(dir, "data"),
+	initdb := exec.Command(filepath.Join(postgresBinDir(), "initdb"), "-D", filepath.Join(dir, "data"),
 		"-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 	initdb.Dir, initdb.Env, initdb.SysProcAttr = dir, pgEnv(), pgProcAttr(p.cred)
 	if out, err := initdb.CombinedOutput(); err != nil {
@@ -130,7 +140,7 @@ func (p *PG) dsn(db string) string {
 // connections. Its output is appended to logs/stderr.log, so a restart
 // keeps the earlier log.
 func (p *PG) start() error {
-	cmd := exec.Command(filepath.Join(PostgresBinDir, "postgres"), "-D", filepath.Join(p.Dir, "data"),
+	cmd := exec.Command(filepath.Join(postgresBinDir(), "postgres"), "-D", filepath.Join(p.Dir, "data"),
 		"-c", "listen_addresses=127.0.0.1", "-p", strconv.Itoa(p.Port), "-k", filepath.Join(p.Dir, "run"),
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	cmd.Env, cmd.SysProcAttr = pgEnv(), pgProcAttr(p.cred)

@@ -2,17 +2,17 @@
 # Installs the real servers and tools the integration tests start themselves
 # (see internal/testserver): Apache with mod_dav, htpasswd, rclone (a second
 # WebDAV server), litmus (the WebDAV test suite), postfix's smtp-sink (the
-# SMTP sink for notification mail), PostgreSQL 15 (the tests make private
-# clusters with its initdb; the packaged cluster is never used), curl and
-# GNU time (make bench's peak RSS figures), from Debian's packages.
+# SMTP sink for notification mail), PostgreSQL (Debian's version; the
+# tests make private clusters with its initdb; the packaged cluster is
+# never used), GNU time (make bench's peak RSS figures), openssl and procps
+# (make bench's app run: its test file, pkill), from Debian's packages.
 # Idempotent and quiet when everything is already there. apt never starts
 # a service on CI (policy-rc.d exits 101); the tests start Apache by PID
 # and PostgreSQL as their own child process.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(apache2 apache2-utils rclone litmus postfix postgresql time)
-command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+pkgs=(apache2 apache2-utils rclone litmus postfix postgresql time openssl procps)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -55,8 +55,9 @@ for t in litmus /usr/sbin/smtp-sink /usr/bin/time; do
     exit 1
   fi
 done
-if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
-  echo "services: postgresql is installed but /usr/lib/postgresql/15/bin/initdb or postgres is missing (internal/testserver wants PostgreSQL 15)" >&2
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n | tail -1)
+if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ] || [ ! -x "$pgbin/postgres" ]; then
+  echo "services: postgresql is installed but no /usr/lib/postgresql/*/bin holds initdb and postgres" >&2
   exit 1
 fi
-echo "services: apache2, rclone, litmus, smtp-sink, postgresql 15 and GNU time ready"
+echo "services: apache2, rclone, litmus, smtp-sink, postgresql ($pgbin), GNU time, openssl and procps ready"
