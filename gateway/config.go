@@ -310,6 +310,21 @@ func (c Config) stateDir() string    { return filepath.Join(c.dir, "state") }
 func (c Config) auditPath() string   { return filepath.Join(c.dir, "audit", "audit.log") }
 func (c Config) keysDir() string     { return filepath.Join(c.dir, "keys") }
 
+// auditHeadKey is the ledger's meta key for the head of this data
+// folder's audit log: one per folder (host and path), because workers
+// sharing a PostgreSQL ledger each keep their own log, and one key took
+// the highest head of any worker, so every other worker's log looked cut
+// short. It does not depend on the log, so a log cut to nothing is still
+// found out. A moved folder starts a new key at its next audit entry.
+func (c Config) auditHeadKey() string {
+	host, _ := os.Hostname()
+	dir, err := filepath.Abs(c.dir)
+	if err != nil {
+		dir = c.dir
+	}
+	return "audit_head/" + host + ":" + dir
+}
+
 // readSecret reads a one-line secret file, refusing one others can read.
 func readSecret(path string) (string, error) {
 	info, err := os.Stat(path)

@@ -162,14 +162,12 @@ func (g *Gateway) flushHeadLocked(ctx context.Context) error {
 	}
 	// "seq hash", the seq zero-padded so that the latest entry sorts last
 	// whichever process records it first.
-	err := g.ledger.SetMetaMax(context.WithoutCancel(ctx), metaAuditHead, fmt.Sprintf("%020d %s", g.headSeq, g.headHash))
+	err := g.ledger.SetMetaMax(context.WithoutCancel(ctx), g.cfg.auditHeadKey(), fmt.Sprintf("%020d %s", g.headSeq, g.headHash))
 	if err == nil {
 		g.headHash = ""
 	}
 	return err
 }
-
-const metaAuditHead = "audit_head"
 
 // VerifyAudit checks the audit log's chain and that it reaches the entry
 // the ledger recorded last. It returns the number of entries.
@@ -177,7 +175,7 @@ func (g *Gateway) VerifyAudit(ctx context.Context) (int64, error) {
 	if err := g.FlushAuditHead(ctx); err != nil {
 		return 0, err
 	}
-	head, err := g.ledger.Meta(ctx, metaAuditHead)
+	head, err := g.ledger.Meta(ctx, g.cfg.auditHeadKey())
 	if err != nil {
 		return 0, err
 	}

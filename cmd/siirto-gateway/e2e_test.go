@@ -662,6 +662,13 @@ func runWorkers(t *testing.T, pg *testserver.PG, workers, n int) {
 	for _, g := range gs {
 		g.stop()
 	}
+	// Each worker's audit log is its own chain, and reaches the head the
+	// shared ledger recorded for it.
+	for _, g := range gs {
+		if out := g.run("-d", g.dir, "audit", "verify"); !strings.Contains(out, "audit log OK") {
+			t.Fatalf("audit verify of %s: %s", g.dir, out)
+		}
+	}
 	staged, busy := 0, 0
 	for _, g := range gs {
 		entries, _ := os.ReadDir(filepath.Join(g.dir, "staging", folder))
