@@ -260,17 +260,12 @@ func (s *Server) files(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		return
 	}
-	j.mu.Lock()
-	ready := j.state == stateReady
-	if ready {
-		j.state = stateSending
-	}
-	j.mu.Unlock()
-	if !ready {
+	ctx, cancel, ok := s.begin(j, func() bool { return j.state == stateReady }, stateSending)
+	if !ok {
 		fail(w, verify.Errorf(verify.CodeUsage, "this job has had its files already"))
 		return
 	}
-	s.run(j, r.Body)
+	s.run(ctx, cancel, j, r.Body)
 	reply(w, http.StatusOK, j.json())
 }
 
@@ -301,22 +296,27 @@ func (s *Server) resumeJob(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		return
 	}
-	j.mu.Lock()
-	ok := j.state == stateFailed && j.resumable
-	if ok {
-		j.state, j.err = stateResuming, nil
-	}
-	j.mu.Unlock()
+	ctx, cancel, ok := s.begin(j, func() bool { return j.state == stateFailed && j.resumable }, stateResuming)
 	if !ok {
 		fail(w, verify.Errorf(verify.CodeUsage, "there is nothing to resume"))
 		return
 	}
-	ctx, cancel := context.WithCancel(s.baseContext())
-	j.mu.Lock()
-	j.cancel = cancel
-	j.mu.Unlock()
 	go s.resume(ctx, cancel, j, s.cfg.Logger.With("job", j.id, "bundle", j.name))
 	reply(w, http.StatusOK, j.json())
+}
+
+// begin moves j to state to if allowed says it may (called with j.mu
+// held), with a new context for the work, all under one lock: a Cancel
+// that comes right after finds that context to cancel.
+func (s *Server) begin(j *job, allowed func() bool, to string) (context.Context, context.CancelFunc, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !allowed() {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithCancel(s.baseContext())
+	j.state, j.err, j.cancel = to, nil, cancel
+	return ctx, cancel, true
 }
 
 func (s *Server) cleanJob(w http.ResponseWriter, r *http.Request) {

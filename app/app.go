@@ -68,7 +68,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ctx      context.Context // Serve's, which jobs outlive requests in
-	lastSeen time.Time       // the last request of any kind
+	lastSeen time.Time       // the last request other than a heartbeat
 	lastPing time.Time       // the last heartbeat of an open window
 	sessions map[string]*session
 	jobs     map[string]*job
@@ -240,9 +240,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			forbid(w, "no token: open the address siirto app printed")
 			return
 		}
-		s.mu.Lock()
-		s.lastSeen = time.Now()
-		s.mu.Unlock()
+		// The window's heartbeat is no use of the app: an open, unused
+		// window must not keep the app from its idle timeout.
+		if r.URL.Path != "/api/ping" {
+			s.mu.Lock()
+			s.lastSeen = time.Now()
+			s.mu.Unlock()
+		}
 		next.ServeHTTP(w, r)
 	})
 }

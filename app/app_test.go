@@ -294,11 +294,20 @@ func TestPlanRefuses(t *testing.T) {
 		"backslash":      {{Path: `a\b.txt`, Size: 1}},
 		"control":        {{Path: "a\x01.txt", Size: 1}},
 		"case duplicate": {{Path: "d/A.txt", Size: 1}, {Path: "d/a.txt", Size: 1}},
-		"negative size":  {{Path: "a.txt", Size: -1}},
+		// The same name composed and decomposed, as macOS folders give it.
+		"unicode duplicate": {{Path: "d/\u00e4.txt", Size: 1}, {Path: "d/a\u0308.txt", Size: 1}},
+		"reserved":          {{Path: ".siirto/listing.json", Size: 1}},
+		"negative size":     {{Path: "a.txt", Size: -1}},
 	} {
 		if _, _, _, err := plan(files); err == nil {
 			t.Errorf("%s: planned", name)
 		}
+	}
+	// Clutter is left out as siirto send leaves it out: also inside a
+	// clutter folder.
+	keep, skipped, _, err := plan([]planFile{{Path: "d/__MACOSX/._a", Size: 1}, {Path: "d/a", Size: 2}, {Path: "d/.DS_Store", Size: 3}})
+	if err != nil || len(keep) != 1 || keep[0].Path != "d/a" || len(skipped) != 2 {
+		t.Errorf("clutter: kept %v, skipped %v, %v", keep, skipped, err)
 	}
 }
 
@@ -432,6 +441,41 @@ func TestStopsWhenTheWindowCloses(t *testing.T) {
 	}
 }
 
+// TestIdleDespiteHeartbeats: an open window that only sends heartbeats
+// does not keep the app from its idle timeout.
+func TestIdleDespiteHeartbeats(t *testing.T) {
+	s, err := Listen(Config{Transport: &fakeTransport{}, SpoolDir: t.TempDir(),
+		IdleTimeout: 300 * time.Millisecond, WindowGrace: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background()) }()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if resp, err := c.Get(s.URL()); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-timeout:
+			t.Fatal("still serving 10 s into heartbeats with nothing else")
+		case <-time.After(100 * time.Millisecond):
+			if resp, err := c.Post(s.base+"/api/ping", "text/plain", nil); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}
+}
+
 // FuzzPickLang: any Accept-Language header gives one of the app's
 // languages.
 func FuzzPickLang(f *testing.F) {
@@ -449,6 +493,8 @@ func FuzzPickLang(f *testing.F) {
 func FuzzPlan(f *testing.F) {
 	f.Add(`[{"path":"d/a.txt","size":3},{"path":"d/.DS_Store","size":1}]`)
 	f.Add(`[{"path":"../x","size":1}]`)
+	f.Add(`[{"path":"d/\u00e4.txt","size":1},{"path":"d/a\u0308.txt","size":1}]`)
+	f.Add(`[{"path":"d/__MACOSX/x","size":1},{"path":"d/y","size":1}]`)
 	f.Fuzz(func(t *testing.T, data string) {
 		var files []planFile
 		if json.Unmarshal([]byte(data), &files) != nil {
@@ -461,10 +507,10 @@ func FuzzPlan(f *testing.F) {
 		var sum int64
 		seen := map[string]bool{}
 		for _, f := range keep {
-			if encrypt.CheckEntryName(f.Path) != nil || seen[strings.ToLower(f.Path)] || f.Size < 0 {
-				t.Fatalf("planned an unsafe or repeated entry %q", f.Path)
+			if encrypt.CheckEntryName(f.Path) != nil || seen[encrypt.FoldName(f.Path)] || f.Size < 0 || encrypt.IsJunkPath(f.Path) {
+				t.Fatalf("planned an unsafe, repeated or clutter entry %q", f.Path)
 			}
-			seen[strings.ToLower(f.Path)] = true
+			seen[encrypt.FoldName(f.Path)] = true
 			sum += f.Size
 		}
 		if sum != total {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -135,30 +134,25 @@ func (j *job) json() jobJSON {
 	return out
 }
 
-// plan checks the page's list of files before a byte is streamed: names
-// by the zip rules (the same as siirto encrypt's), no duplicates, also in
-// case. Desktop clutter is skipped: the page leaves it out of the stream.
+// plan checks the page's list of files before a byte is streamed, by
+// siirto encrypt's rules (encrypt.Names). Desktop clutter, also inside a
+// clutter folder, is skipped: the page leaves it out of the stream.
 func plan(files []planFile) (keep []planFile, skipped []string, total int64, err error) {
 	if len(files) == 0 {
 		return nil, nil, 0, verify.Errorf(verify.CodeUsage, "choose at least one file")
 	}
-	seen := map[string]string{}
+	var names encrypt.Names
 	for _, f := range files {
-		if encrypt.IsJunk(path.Base(f.Path)) {
+		if encrypt.IsJunkPath(f.Path) {
 			skipped = append(skipped, f.Path)
 			continue
 		}
-		if err := encrypt.CheckEntryName(f.Path); err != nil {
+		if err := names.Add(f.Path, f.Path); err != nil {
 			return nil, nil, 0, err
 		}
 		if f.Size < 0 {
 			return nil, nil, 0, verify.Errorf(verify.CodeUsage, "%s has a negative size", f.Path)
 		}
-		low := strings.ToLower(f.Path)
-		if prev, ok := seen[low]; ok {
-			return nil, nil, 0, fmt.Errorf("%w: %s and %s", encrypt.ErrDuplicate, prev, f.Path)
-		}
-		seen[low] = f.Path
 		keep = append(keep, f)
 		total += f.Size
 	}
@@ -195,13 +189,13 @@ func (s streamedInfo) ModTime() time.Time { return s.mod }
 func (s streamedInfo) IsDir() bool        { return false }
 func (s streamedInfo) Sys() any           { return nil }
 
-// run packs, encrypts and (in send mode) uploads the streamed files. It
+// run packs, encrypts and (in send mode) uploads the streamed files, in
+// ctx (see begin). It
 // returns when the stream is used up and the bundle is sent or written;
 // the receipt is awaited in the background.
-func (s *Server) run(j *job, body io.Reader) {
-	ctx, cancel := context.WithCancel(s.baseContext())
+func (s *Server) run(ctx context.Context, cancel context.CancelFunc, j *job, body io.Reader) {
 	j.mu.Lock()
-	j.cancel, j.started, j.state = cancel, time.Now(), stateSending
+	j.started = time.Now()
 	j.mu.Unlock()
 	b := Bundle{Name: j.name, Journal: j.folder.Journal, Dir: j.dir, Files: sources(j.files, body),
 		Read: func(n int64) { j.read.Store(n) }, Sent: func(n int64) { j.sent.Store(n) }}

@@ -36,25 +36,54 @@ var junk = map[string]bool{".DS_Store": true, "Thumbs.db": true, "desktop.ini": 
 // packing leaves out (.DS_Store, Thumbs.db, desktop.ini, __MACOSX).
 func IsJunk(name string) bool { return junk[name] }
 
+// IsJunkPath reports whether a slash-separated path in the zip is, or is
+// inside, desktop clutter: what packing a folder leaves out.
+func IsJunkPath(name string) bool {
+	for _, part := range strings.Split(name, "/") {
+		if junk[part] {
+			return true
+		}
+	}
+	return false
+}
+
+// Names checks the names of the files of one zip as they are added: each
+// by CheckEntryName, none in the reserved .siirto folder, and no two the
+// same, also when they differ only in case or Unicode form (they would
+// overwrite each other on Windows and macOS). The zero value is ready.
+type Names struct{ seen map[string]string }
+
+// Add checks name, the file's name in the zip; from says where the file
+// came from, in an error about a duplicate.
+func (n *Names) Add(name, from string) error {
+	if err := CheckEntryName(name); err != nil {
+		return err
+	}
+	if name == ListingName || strings.HasPrefix(name, ".siirto/") {
+		return fmt.Errorf("%w: %q: the .siirto folder name is reserved", ErrUnsafeName, name)
+	}
+	if n.seen == nil {
+		n.seen = map[string]string{}
+	}
+	key := FoldName(name)
+	if prev, ok := n.seen[key]; ok {
+		return fmt.Errorf("%w: %q and %q", ErrDuplicate, prev, from)
+	}
+	n.seen[key] = from
+	return nil
+}
+
 // Plan lists the files to pack from inputs (files and folders). A file is
 // packed under its base name, a folder's files under the folder's name.
 // It refuses symlinks, unsafe names and names that collide, also when
 // they differ only in case (they would overwrite each other on Windows
 // and macOS). Skipped desktop junk is returned in skipped.
 func Plan(inputs []string) (files []Source, skipped []string, err error) {
-	seen := map[string]string{}
+	var names Names
 	add := func(p, name string, info fs.FileInfo) error {
-		if err := CheckEntryName(name); err != nil {
+		if err := names.Add(name, p); err != nil {
 			return err
 		}
-		if name == ListingName || strings.HasPrefix(name, ".siirto/") {
-			return fmt.Errorf("%w: %q: the .siirto folder name is reserved", ErrUnsafeName, name)
-		}
-		key := FoldName(name)
-		if prev, ok := seen[key]; ok {
-			return fmt.Errorf("%w: %q and %q", ErrDuplicate, prev, p)
-		}
-		seen[key] = p
 		files = append(files, Source{Path: p, Name: name, Info: info})
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -126,8 +127,8 @@ func (a *appTransport) Send(ctx context.Context, l app.Login, f app.Folder, b ap
 		return nil, verify.Errorf(verify.CodeJournalMismatch, "the folder now holds journal number %s, not %s: nothing was sent", journal, f.Journal)
 	}
 	pName := encrypt.PayloadName(b.Name)
-	if err := noManifestYet(ctx, store, encrypt.ManifestName(b.Name)); err != nil {
-		return nil, verify.Errorf(verify.CodeExists, "the folder already holds a bundle named %s; choose another name", b.Name)
+	if err := nameFree(ctx, store, b.Name, ""); err != nil {
+		return nil, err
 	}
 	copyFile, err := os.OpenFile(filepath.Join(b.Dir, pName), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -154,7 +155,9 @@ func (a *appTransport) Send(ctx context.Context, l app.Login, f app.Folder, b ap
 		pw.CloseWithError(err)
 		sealed <- err
 	}()
-	body := &countingReader{r: pr, fn: b.Sent}
+	// As clients.PutFrom does: from a bare pipe a plain PUT's body goes
+	// out in 32 KiB writes, through 1 MiB of buffer a megabyte at a time.
+	body := &countingReader{r: bufio.NewReaderSize(pr, 1<<20), fn: b.Sent}
 	putErr := store.Put(ctx, pName, body, -1)
 	pr.CloseWithError(errUploadStopped) // the encryption goes on into the copy
 	if err := <-sealed; err != nil {

@@ -69,10 +69,8 @@ stopped, use siirto encrypt, then siirto upload.
 			if err != nil {
 				return err
 			}
-			pName, mName := encrypt.PayloadName(opts.Name), encrypt.ManifestName(opts.Name)
-			if _, err := store.Stat(c.Context, mName); err == nil {
-				return verify.Errorf(verify.CodeExists, "the folder already holds a bundle named %s; choose another name with --name", opts.Name)
-			} else if !errors.Is(err, clients.ErrNotFound) {
+			pName := encrypt.PayloadName(opts.Name)
+			if err := nameFree(c.Context, store, opts.Name, " with --name"); err != nil {
 				return err
 			}
 
@@ -106,4 +104,16 @@ stopped, use siirto encrypt, then siirto upload.
 				fmt.Sprintf(text("upload.done", env.lang), opts.Name, journal))
 		},
 	}
+}
+
+// nameFree refuses a bundle name whose manifest the folder already holds,
+// before anything is sent; how says how to choose another. Other errors
+// (the network, a login) pass as they are.
+func nameFree(ctx context.Context, store clients.Store, name, how string) error {
+	if _, err := store.Stat(ctx, encrypt.ManifestName(name)); err == nil {
+		return verify.Errorf(verify.CodeExists, "the folder already holds a bundle named %s; choose another name%s", name, how)
+	} else if !errors.Is(err, clients.ErrNotFound) {
+		return err
+	}
+	return nil
 }
