@@ -73,7 +73,7 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return time.Duration(min(s, int64(retryAfterCap/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), retryAfterCap)
 	}
 	return 0
 }

@@ -18,6 +18,7 @@ func TestRetryAfter(t *testing.T) {
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
 		now.Add(-time.Hour).Format(http.TimeFormat):       0,
 		"99999999999999": retryAfterCap,
+		now.Add(5 * time.Hour).Format(http.TimeFormat): retryAfterCap,
 	} {
 		if got := retryAfter(v, now); got != want {
 			t.Errorf("retryAfter(%q) = %v, want %v", v, got, want)
