@@ -179,6 +179,12 @@ type PayloadFile interface {
 // payload it sends this way.
 func NewPayloadFile(f *os.File) PayloadFile { return newPayloadFile(f) }
 
+// NewBufferedFile writes into f through the page cache, as NewPayloadFile
+// does where the file system refuses direct I/O (on Linux with early
+// writeback, so that Finish's sync is short), without NewPayloadFile's
+// 12 MiB of buffers: for files too small for them, or too many at once.
+func NewBufferedFile(f *os.File) PayloadFile { return newBufferedFile(f) }
+
 // openReadyZip opens a zip given as-is and checks its central directory,
 // so a password-protected or unsafe zip is refused before encryption.
 func openReadyZip(p string) (*os.File, error) {

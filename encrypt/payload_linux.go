@@ -22,9 +22,9 @@ import (
 // says why), and written by a goroutine with blocking writes where not.
 //
 // Memory: three 4 MiB buffers per payload being written.
+//
+// The sizes (directBlock, directChunk, directMin) are in payloadread.go.
 const (
-	directBlock = 4096
-	directChunk = 4 << 20
 	// writebackWindow is how much buffered data may wait before the kernel
 	// is asked to write it out.
 	writebackWindow = 8 << 20
@@ -80,6 +80,8 @@ const (
 )
 
 func newPayloadFile(f *os.File) PayloadFile { return newLinuxPayload(f, nil, writeRingOrBlocking) }
+
+func newBufferedFile(f *os.File) PayloadFile { return &linuxPayload{f: f} }
 
 func newLinuxPayload(f *os.File, sum hash.Hash, mode int) *linuxPayload {
 	p := &linuxPayload{f: f, sum: sum}
@@ -401,11 +403,6 @@ func (p *linuxPayload) Finish() error {
 	}
 	return p.f.Sync()
 }
-
-// directMin is the size from which an extracted file is written as a
-// payload is, around the page cache: below it, the three 4 MiB buffers
-// and the probe cost more than they save.
-const directMin = 4 * directChunk
 
 // newWritebackFile returns the writer for an extracted file of the given
 // (declared) size, which also feeds sum; the sum is complete after

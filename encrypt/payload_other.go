@@ -12,6 +12,8 @@ import (
 // durable. Only Linux gets direct I/O (payload_linux.go).
 func newPayloadFile(f *os.File) PayloadFile { return syncedFile{f} }
 
+func newBufferedFile(f *os.File) PayloadFile { return syncedFile{f} }
+
 type syncedFile struct{ *os.File }
 
 func (s syncedFile) Finish() error { return s.Sync() }
@@ -30,12 +32,6 @@ type hashedFile struct {
 }
 
 func (h hashedFile) Write(p []byte) (int, error) { return h.w.Write(p) }
-
-// Sizes of PayloadReader's window, which only Linux uses.
-const (
-	directBlock = 4096
-	directChunk = 4 << 20
-)
 
 func alignedBuffer(n int) []byte { return make([]byte, n) }
 

@@ -7,6 +7,16 @@ import (
 	"sync"
 )
 
+// Sizes of direct I/O: the block every offset and length is a multiple
+// of, the buffer (writes) and window (reads) size, and directMin, the
+// file size from which going around the page cache pays: below it, the
+// buffers and the probe cost more than they save.
+const (
+	directBlock = 4096
+	directChunk = 4 << 20
+	directMin   = 4 * directChunk
+)
+
 // A PayloadReader reads a large file that is read once, from start to
 // end: a payload, or the chunks it was uploaded in. Where the platform
 // and file system allow, it reads around the page cache in aligned 4 MiB
@@ -29,7 +39,7 @@ type PayloadReader struct {
 }
 
 // OpenPayload opens name for reading with a PayloadReader. A file
-// smaller than the window is read through the page cache.
+// smaller than directMin (16 MiB) is read through the page cache.
 func OpenPayload(name string) (*PayloadReader, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -41,7 +51,7 @@ func OpenPayload(name string) (*PayloadReader, error) {
 		f.Close()
 		return nil, err
 	}
-	if st.Size() < directChunk {
+	if st.Size() < directMin {
 		return r, nil
 	}
 	if d := openDirect(name); d != nil {

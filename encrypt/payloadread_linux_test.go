@@ -15,8 +15,9 @@ import (
 // uneven pieces, through ReadAt) and as a copy does (Read), on disk and
 // on tmpfs, and compares every byte and every error with a bytes.Reader.
 func TestPayloadReader(t *testing.T) {
-	sizes := []int{0, 1, directBlock - 1, directBlock, directBlock + 1, directChunk - 1, directChunk,
-		directChunk + 1, 2*directChunk + directBlock + 123}
+	// Below directMin through the page cache, from it through windows.
+	sizes := []int{0, 1, directBlock + 1, directChunk + 1, directMin - 1, directMin, directMin + 1,
+		directMin + 2*directChunk + directBlock + 123}
 	dirs := payloadDirs(t)
 	for _, dir := range dirs {
 		for _, size := range sizes {
@@ -43,7 +44,12 @@ func TestPayloadReader(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer r.Close()
-				if size >= directChunk && dir == dirs[0] && r.direct == nil {
+				if d := openDirect(name); d != nil {
+					d.Close()
+					if (r.direct != nil) != (size >= directMin) {
+						t.Fatalf("direct reads: %v, for %d bytes where the file system takes them", r.direct != nil, size)
+					}
+				} else {
 					t.Logf("%s refuses direct reads: the page cache was tested instead", dir)
 				}
 				// Seek back, then read through.

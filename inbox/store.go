@@ -38,25 +38,14 @@ func notFound(err error) bool {
 // zip is spooled in staging/.work first.
 func (p *Pipeline) openFile(ctx context.Context, folder, name string) (io.ReadCloser, int64, error) {
 	if p.local != "" {
-		path := filepath.Join(p.local, folder, name)
-		info, err := os.Stat(path)
+		// A payload was written around the page cache, and is read around
+		// it too (encrypt.PayloadReader; small files through it).
+		f, err := encrypt.OpenPayload(filepath.Join(p.local, folder, name))
 		if err != nil {
 			return nil, 0, err
 		}
-		// A payload (the only large file) was written around the page
-		// cache, and is read around it too (encrypt.PayloadReader).
-		var f localFile
-		if info.Size() >= payloadReaderMin {
-			f, err = encrypt.OpenPayload(path)
-		} else {
-			f, err = os.Open(path)
-		}
+		info, err := f.Stat()
 		if err != nil {
-			return nil, 0, err
-		}
-		// The size is the file's as opened: it may have been replaced
-		// since the first Stat.
-		if info, err = f.Stat(); err != nil {
 			f.Close()
 			return nil, 0, err
 		}
@@ -69,18 +58,6 @@ func (p *Pipeline) openFile(ctx context.Context, folder, name string) (io.ReadCl
 	r, err := p.store.Open(ctx, storePath(folder, name))
 	return r, info.Size, err
 }
-
-// localFile is an opened file of a local inbox.
-type localFile interface {
-	io.ReadCloser
-	io.ReaderAt
-	Stat() (os.FileInfo, error)
-}
-
-// payloadReaderMin is the size from which a local file is read with an
-// encrypt.PayloadReader; below it, its 4 MiB window costs more than it
-// saves.
-const payloadReaderMin = 16 << 20
 
 // openStream opens a file of a journal folder to read it through, with
 // no Stat first (a remote store saves a request).

@@ -245,7 +245,7 @@ func (s *Server) assemble(w http.ResponseWriter, r *http.Request, rq *request, d
 		http.Error(w, fmt.Sprintf("the chunks hold %d bytes, OC-Total-Length says %d", sum, total), http.StatusBadRequest)
 		return
 	}
-	tmp, err := joinChunks(r.Context(), filepath.Dir(dst), dir, chunks, sum)
+	tmp, err := s.joinChunks(r.Context(), filepath.Dir(dst), chunks, sum)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the client is gone; the upload stays for a retry
@@ -337,12 +337,13 @@ func listChunks(dir string) ([]string, int64, error) {
 // durable as it goes: copied through the page cache and synced at the
 // end, a 1 GiB upload's join took 4.4 s here. The chunks, written the
 // same way, are not in the page cache, and are read around it too.
-func joinChunks(ctx context.Context, destDir, dir string, chunks []string, want int64) (string, error) {
+func (s *Server) joinChunks(ctx context.Context, destDir string, chunks []string, want int64) (string, error) {
 	out, err := os.CreateTemp(destDir, hiddenPrefix+"put-*") // 0600
 	if err != nil {
 		return "", fmt.Errorf("a temporary file: %w", err)
 	}
-	w := encrypt.NewPayloadFile(out)
+	w, done := s.payloadFile(out)
+	defer done()
 	var n int64
 	buf := make([]byte, 1<<20)
 	for _, c := range chunks {

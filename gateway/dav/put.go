@@ -94,16 +94,13 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	if err != nil {
 		return "", 0, fmt.Errorf("a temporary file: %w", err)
 	}
-	var out io.Writer = f
-	var direct encrypt.PayloadFile
+	var out encrypt.PayloadFile
 	if want >= directReceiveMin {
-		select {
-		case s.direct <- struct{}{}:
-			defer func() { <-s.direct }()
-			direct = encrypt.NewPayloadFile(f)
-			out = direct
-		default:
-		}
+		var done func()
+		out, done = s.payloadFile(f)
+		defer done()
+	} else {
+		out = encrypt.NewBufferedFile(f)
 	}
 	// What failed decides whose fault it is: reading is the client's.
 	src := &readErr{r: body}
@@ -115,13 +112,10 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	case want >= 0 && n != want:
 		err = &shortError{got: n, want: want, err: io.ErrUnexpectedEOF}
 	}
-	switch {
-	case err != nil && direct != nil:
-		direct.Abort()
-	case direct != nil:
-		err = direct.Finish() // syncs
-	case err == nil:
-		err = f.Sync()
+	if err != nil {
+		out.Abort()
+	} else {
+		err = out.Finish() // syncs
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -133,9 +127,22 @@ func (s *Server) receive(dir string, body io.Reader, want int64) (string, int64,
 	return f.Name(), n, nil
 }
 
+// payloadFile is the writer for a large file being received or
+// assembled into f: around the page cache (encrypt.NewPayloadFile) while
+// fewer than maxDirectReceives are, through it otherwise. done gives the
+// slot back once the file is finished.
+func (s *Server) payloadFile(f *os.File) (w encrypt.PayloadFile, done func()) {
+	select {
+	case s.direct <- struct{}{}:
+		return encrypt.NewPayloadFile(f), func() { <-s.direct }
+	default:
+		return encrypt.NewBufferedFile(f), func() {}
+	}
+}
+
 // Receiving around the page cache: from directReceiveMin bytes (below
 // it, the writer's 12 MiB of buffers cost more than they save), and at
-// most maxDirectReceives at a time.
+// most maxDirectReceives at a time, assemblies of chunks included.
 const (
 	directReceiveMin  = 4 << 20
 	maxDirectReceives = 4
