@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -185,4 +186,39 @@ func TestChunkBodyClosed(t *testing.T) {
 	if empty := newChunkBody(nil); !empty.closed(time.Millisecond) {
 		t.Fatal("an empty chunk waits for a body")
 	}
+}
+
+// TestChunkedStopsReadingOnFailure: when a chunk's PUT fails, the upload
+// returns without first filling the next chunk from the source (an
+// encryption, or the app's browser stream, that would be thrown away).
+func TestChunkedStopsReadingOnFailure(t *testing.T) {
+	const chunk = 1 << 20
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.Method == "MKCOL" {
+			w.WriteHeader(http.StatusCreated)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	s := NewWebDAVChunked(srv.URL+"/remote.php/dav/files/user/", Credentials{User: "user"}, chunk)
+	src := &slowSource{}
+	if err := s.Put(context.Background(), "j/b.c4gh", src, -1); err == nil {
+		t.Fatal("an upload whose chunk failed succeeded")
+	}
+	if n := src.read.Load(); n > chunk+chunk/2 {
+		t.Fatalf("%d bytes read from the source for one failed chunk of %d", n, chunk)
+	}
+}
+
+// slowSource gives 1 KiB a millisecond, for ever.
+type slowSource struct{ read atomic.Int64 }
+
+func (s *slowSource) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	n := min(len(p), 1024)
+	clear(p[:n])
+	s.read.Add(int64(n))
+	return n, nil
 }

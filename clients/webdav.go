@@ -341,10 +341,11 @@ func (r *chunkBodyReader) Close() error {
 // keeps working while a chunk is sent and the server stores it, instead
 // of stopping at every chunk. Memory: two chunks.
 type chunkReader struct {
-	next chan readChunk
-	free chan []byte
-	quit chan struct{}
-	done chan struct{}
+	next        chan readChunk
+	free        chan []byte
+	quit        chan struct{}
+	done        chan struct{}
+	stopReading context.CancelFunc
 }
 
 // readChunk is one chunk read: buf[:n], whether it is the last, or the
@@ -361,11 +362,13 @@ type readChunk struct {
 // Nextcloud's limit, so that 10,000 of them reach far beyond what any
 // extract needs.
 func readChunks(ctx context.Context, r io.Reader, size int64, grow bool) *chunkReader {
+	ctx, stopReading := context.WithCancel(ctx)
 	c := &chunkReader{
-		next: make(chan readChunk),
-		free: make(chan []byte, 2),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		stopReading: stopReading,
+		next:        make(chan readChunk),
+		free:        make(chan []byte, 2),
+		quit:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
 	c.free <- nil
 	c.free <- nil
@@ -405,9 +408,10 @@ func readChunks(ctx context.Context, r io.Reader, size int64, grow bool) *chunkR
 }
 
 // stop ends the reading and waits for it: once the upload returns, no
-// one reads its source any more. A read in progress is let finish (the
-// context's end cuts it short).
+// one reads its source any more. A chunk being filled stops at the
+// source's next Read, not at the chunk's end.
 func (c *chunkReader) stop() {
+	c.stopReading()
 	close(c.quit)
 	<-c.done
 }
