@@ -46,7 +46,6 @@ type linuxPayload struct {
 	n       int
 	off     int64 // file offset of cur
 	ring    *writeRing
-	dead    chan struct{} // closed if the completer gave up
 	full    chan directWrite
 	wg      sync.WaitGroup
 	werr    atomic.Pointer[error]
@@ -107,7 +106,6 @@ func newLinuxPayload(f *os.File, sum hash.Hash, mode int) *linuxPayload {
 		// Room for every buffer and the closing marker.
 		if r, err := newWriteRing(directBuffers + 1); err == nil {
 			p.ring = r
-			p.dead = make(chan struct{})
 			p.wg.Add(1)
 			go p.completer()
 			return p
@@ -204,7 +202,6 @@ func (p *linuxPayload) completer() {
 			// Only a closed eventfd gets here (see stop); writes still
 			// in flight are the kernel's to finish or cancel.
 			p.fail(err)
-			close(p.dead)
 			return
 		}
 		done := false
@@ -301,12 +298,7 @@ func (p *linuxPayload) Write(b []byte) (int, error) {
 			if err := p.send(p.n); err != nil {
 				return total, err
 			}
-			select {
-			case p.curSlot = <-p.free:
-			case <-p.dead:
-				return total, *p.werr.Load()
-			}
-			p.n = 0
+			p.curSlot, p.n = <-p.free, 0
 			p.cur = p.bufs[p.curSlot]
 		}
 	}
