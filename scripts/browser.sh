@@ -39,6 +39,13 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   done
 fi
 
+# playwright-core wants node 20 or later (Debian 12's own nodejs is 18).
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "browser: node $(node --version) is too old for playwright-core (20 or later); install a newer nodejs" >&2
+  exit 1
+fi
+
 # npm ci when node_modules is missing or older than the lock file (npm writes
 # node_modules/.package-lock.json on every install).
 e2e=app/e2e
