@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"strings"
 	"time"
@@ -56,6 +57,11 @@ func (p *Pipeline) purge(ctx context.Context, r Record) error {
 				return err
 			}
 		}
+	case strings.Contains(r.Staging, "://"):
+		// Published to a staging store this gateway no longer has
+		// (staging.url changed or removed): nothing here can delete it,
+		// and it must not be recorded as deleted.
+		return fmt.Errorf("%s was published to %s, which is not the staging store configured now: delete it there, or configure that store again", r.ID, r.Staging)
 	case r.Staging != "":
 		if err := removeTree(r.Staging); err != nil {
 			return err

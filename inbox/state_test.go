@@ -268,7 +268,19 @@ func testStagingStore(t *testing.T, store clients.Store, url string) {
 		t.Fatal(err)
 	}
 	now = now.Add(91 * 24 * time.Hour)
+	// Without the staging store configured any more, retention cannot
+	// delete the published copy, and must not record it as deleted.
+	h.cfg.StageStore, h.cfg.StageURL = nil, ""
 	runCtx, cancel := context.WithCancel(ctx)
+	runFor(t, runCtx, cancel, h.pipeline(t))
+	if r := only(t, h); r.State == inbox.StatePurged {
+		t.Fatal("purged a bundle published to a staging store no longer configured")
+	}
+	if _, err := store.Stat(ctx, published); err != nil {
+		t.Fatalf("the published bundle: %v", err)
+	}
+	h.cfg.StageStore, h.cfg.StageURL = store, url
+	runCtx, cancel = context.WithCancel(ctx)
 	runFor(t, runCtx, cancel, h.pipeline(t))
 	if _, err := store.Stat(ctx, published); !errors.Is(err, clients.ErrNotFound) {
 		t.Fatalf("the published bundle was kept after retention: %v", err)
