@@ -2,12 +2,14 @@ package inbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // pgMigrations are the PostgreSQL schema, version i+1 at index i. They
@@ -110,7 +112,7 @@ const pgMigrateLock int64 = 0x73_69_69_72_74_6f
 // ReleaseAll suits only a gateway that is the sole worker on the database;
 // with several, leases do the work.
 type Postgres struct {
-	pool *pgxpool.Pool
+	db *sql.DB
 }
 
 // OpenPostgres connects to the database at dsn and brings its schema up to
@@ -120,46 +122,52 @@ type Postgres struct {
 // it does not understand. The pool reconnects by itself after the server
 // restarts: a call during the restart fails, the next one succeeds.
 func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: postgres: %w", err)
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: postgres: %w", err)
-	}
-	l := &Postgres{pool: pool}
+	db := stdlib.OpenDB(*cfg)
+	// As the accounts' pool (and pgxpool's defaults): bounded, so that many
+	// workers stay under the server's max_connections; kept open between
+	// calls (database/sql keeps only 2 idle by default); recycled now and
+	// then.
+	n := max(4, runtime.NumCPU())
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(time.Hour)
+	db.SetConnMaxIdleTime(30 * time.Minute)
+	l := &Postgres{db: db}
 	if err := l.migrate(ctx); err != nil {
-		pool.Close()
+		db.Close()
 		return nil, err
 	}
 	return l, nil
 }
 
 func (l *Postgres) migrate(ctx context.Context) error {
-	return l.inTx(ctx, func(tx pgx.Tx) error {
+	return l.inTx(ctx, func(tx *sql.Tx) error {
 		// Held until the transaction ends: a second worker waits here and
 		// then finds every version applied.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, pgMigrateLock); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, pgMigrateLock); err != nil {
 			return fmt.Errorf("ledger: postgres: migration lock: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version integer PRIMARY KEY,
 			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return fmt.Errorf("ledger: postgres: %w", err)
 		}
 		var v int
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
 			return fmt.Errorf("ledger: postgres: schema version: %w", err)
 		}
 		if v > len(pgMigrations) {
 			return fmt.Errorf("ledger: postgres: schema version %d is newer than this siirto-gateway knows (%d): upgrade the binary", v, len(pgMigrations))
 		}
 		for i := v; i < len(pgMigrations); i++ {
-			if _, err := tx.Exec(ctx, pgMigrations[i]); err != nil {
+			if _, err := tx.ExecContext(ctx, pgMigrations[i]); err != nil {
 				return fmt.Errorf("ledger: postgres: migration %d: %w", i+1, err)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, i+1); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, i+1); err != nil {
 				return fmt.Errorf("ledger: postgres: migration %d: %w", i+1, err)
 			}
 		}
@@ -168,28 +176,25 @@ func (l *Postgres) migrate(ctx context.Context) error {
 }
 
 // Close closes the connection pool.
-func (l *Postgres) Close() error {
-	l.pool.Close()
-	return nil
-}
+func (l *Postgres) Close() error { return l.db.Close() }
 
 // inTx runs f in one transaction, committed if f succeeds.
-func (l *Postgres) inTx(ctx context.Context, f func(pgx.Tx) error) error {
-	tx, err := l.pool.Begin(ctx)
+func (l *Postgres) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer tx.Rollback()
 	if err := f(tx); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("ledger: commit: %w", err)
 	}
 	return nil
 }
 
-func pgRecords(rows pgx.Rows) ([]Record, error) {
+func pgRecords(rows *sql.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
 	for rows.Next() {
@@ -206,15 +211,15 @@ func pgRecords(rows pgx.Rows) ([]Record, error) {
 }
 
 func (l *Postgres) records(ctx context.Context, query string, args ...any) ([]Record, error) {
-	rows, err := l.pool.Query(ctx, query, args...)
+	rows, err := l.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	return pgRecords(rows)
 }
 
-func pgHistory(ctx context.Context, tx pgx.Tx, id string, s State, code string, at time.Time) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO history(bundle_id, state, code, at) VALUES ($1, $2, $3, $4)`,
+func pgHistory(ctx context.Context, tx *sql.Tx, id string, s State, code string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO history(bundle_id, state, code, at) VALUES ($1, $2, $3, $4)`,
 		id, string(s), code, nanos(at)); err != nil {
 		return fmt.Errorf("ledger: history: %w", err)
 	}
@@ -224,14 +229,15 @@ func pgHistory(ctx context.Context, tx pgx.Tx, id string, s State, code string, 
 // Detect implements Ledger.
 func (l *Postgres) Detect(ctx context.Context, r Record) (bool, error) {
 	var added bool
-	err := l.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO bundles(id, folder, name, state, payload_size, detected_at, updated_at)
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO bundles(id, folder, name, state, payload_size, detected_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
 			r.ID, r.Folder, r.Name, string(StateDetected), r.PayloadSize, nanos(r.DetectedAt), nanos(r.DetectedAt))
 		if err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
-		if added = tag.RowsAffected() == 1; added {
+		n, _ := res.RowsAffected()
+		if added = n == 1; added {
 			return pgHistory(ctx, tx, r.ID, StateDetected, "", r.DetectedAt)
 		}
 		return nil
@@ -241,8 +247,8 @@ func (l *Postgres) Detect(ctx context.Context, r Record) (bool, error) {
 
 // Get implements Ledger.
 func (l *Postgres) Get(ctx context.Context, id string) (Record, error) {
-	r, err := scanRecord(l.pool.QueryRow(ctx, `SELECT `+recordColumns+` FROM bundles WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	r, err := scanRecord(l.db.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM bundles WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
 	if err != nil {
@@ -257,8 +263,8 @@ func (l *Postgres) Get(ctx context.Context, id string) (Record, error) {
 // with the listing's transaction, and Claim decides who works on a bundle.
 func (l *Postgres) Due(ctx context.Context, now time.Time, limit int) ([]Record, error) {
 	var out []Record
-	err := l.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+recordColumns+` FROM bundles
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM bundles
 			WHERE state IN ($1, $2) AND next_attempt <= $3 AND lease_until <= $3
 			ORDER BY detected_at LIMIT $4 FOR UPDATE SKIP LOCKED`,
 			string(StateDetected), string(StateVerified), nanos(now), limit)
@@ -275,17 +281,18 @@ func (l *Postgres) Due(ctx context.Context, now time.Time, limit int) ([]Record,
 // workers claiming at once, the second waits for the first's row lock and
 // then re-checks the condition against the claim just written, and fails.
 func (l *Postgres) Claim(ctx context.Context, id, worker string, now time.Time, lease time.Duration) (bool, error) {
-	tag, err := l.pool.Exec(ctx, `UPDATE bundles SET claimed_by = $1, lease_until = $2
+	res, err := l.db.ExecContext(ctx, `UPDATE bundles SET claimed_by = $1, lease_until = $2
 		WHERE id = $3 AND (lease_until <= $4 OR claimed_by = $1)`, worker, nanos(now.Add(lease)), id, nanos(now))
 	if err != nil {
 		return false, fmt.Errorf("ledger: claim: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // Release implements Ledger.
 func (l *Postgres) Release(ctx context.Context, id, worker string) error {
-	if _, err := l.pool.Exec(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE id = $1 AND claimed_by = $2`, id, worker); err != nil {
+	if _, err := l.db.ExecContext(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE id = $1 AND claimed_by = $2`, id, worker); err != nil {
 		return fmt.Errorf("ledger: release: %w", err)
 	}
 	return nil
@@ -294,11 +301,11 @@ func (l *Postgres) Release(ctx context.Context, id, worker string) error {
 // ReleaseAll implements Ledger. With several workers on the database it
 // would take their claims away: only a sole worker may call it.
 func (l *Postgres) ReleaseAll(ctx context.Context) error {
-	return l.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE lease_until > 0`); err != nil {
+	return l.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE bundles SET claimed_by = '', lease_until = 0 WHERE lease_until > 0`); err != nil {
 			return fmt.Errorf("ledger: release: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET lease_until = 0 WHERE lease_until > 0`); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_until = 0 WHERE lease_until > 0`); err != nil {
 			return fmt.Errorf("ledger: release: %w", err)
 		}
 		return nil
@@ -307,8 +314,8 @@ func (l *Postgres) ReleaseAll(ctx context.Context) error {
 
 // Advance implements Ledger.
 func (l *Postgres) Advance(ctx context.Context, from State, r Record, outbox []string) error {
-	return l.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE bundles SET state = $1, journal = $2, outcome = $3, code = $4, detail = $5,
+	return l.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE bundles SET state = $1, journal = $2, outcome = $3, code = $4, detail = $5,
 			payload_size = $6, payload_sha256 = $7, plaintext_size = $8, plaintext_sha256 = $9, files = $10, staging = $11,
 			updated_at = $12, next_attempt = 0
 			WHERE id = $13 AND state = $14`,
@@ -318,14 +325,14 @@ func (l *Postgres) Advance(ctx context.Context, from State, r Record, outbox []s
 		if err != nil {
 			return fmt.Errorf("ledger: advance: %w", err)
 		}
-		if tag.RowsAffected() != 1 {
+		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrConflict
 		}
 		if err := pgHistory(ctx, tx, r.ID, r.State, r.Code, r.UpdatedAt); err != nil {
 			return err
 		}
 		for _, kind := range outbox {
-			if _, err := tx.Exec(ctx, `INSERT INTO outbox(bundle_id, kind, state, next_at) VALUES ($1, $2, $3, 0)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox(bundle_id, kind, state, next_at) VALUES ($1, $2, $3, 0)
 				ON CONFLICT DO NOTHING`, r.ID, kind, string(r.State)); err != nil {
 				return fmt.Errorf("ledger: outbox: %w", err)
 			}
@@ -336,7 +343,7 @@ func (l *Postgres) Advance(ctx context.Context, from State, r Record, outbox []s
 
 // Retry implements Ledger.
 func (l *Postgres) Retry(ctx context.Context, id, code, detail string, next time.Time) error {
-	if _, err := l.pool.Exec(ctx, `UPDATE bundles SET attempts = attempts + 1, code = $1, detail = $2, next_attempt = $3
+	if _, err := l.db.ExecContext(ctx, `UPDATE bundles SET attempts = attempts + 1, code = $1, detail = $2, next_attempt = $3
 		WHERE id = $4 AND state IN ($5, $6)`, code, detail, nanos(next), id, string(StateDetected), string(StateVerified)); err != nil {
 		return fmt.Errorf("ledger: retry: %w", err)
 	}
@@ -347,7 +354,7 @@ func (l *Postgres) Retry(ctx context.Context, id, code, detail string, next time
 // FOR UPDATE SKIP LOCKED picked, so a concurrent drainer skips them while
 // this statement runs and finds them held once it has committed.
 func (l *Postgres) OutboxDue(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
-	rows, err := l.pool.Query(ctx, `UPDATE outbox SET lease_until = $1 WHERE id IN (
+	rows, err := l.db.QueryContext(ctx, `UPDATE outbox SET lease_until = $1 WHERE id IN (
 			SELECT id FROM outbox WHERE done_at = 0 AND next_at <= $2 AND lease_until <= $2
 			ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING id, bundle_id, kind, state, attempts, next_at, last_error`,
@@ -380,22 +387,22 @@ func (l *Postgres) OutboxDue(ctx context.Context, now time.Time, limit int) ([]O
 // statement), so the bundle does not stay short of notified.
 func (l *Postgres) OutboxDone(ctx context.Context, item OutboxItem, now time.Time) ([]State, error) {
 	var passed []State
-	err := l.inTx(ctx, func(tx pgx.Tx) error {
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
 		var state State
-		if err := tx.QueryRow(ctx, `SELECT state FROM bundles WHERE id = $1 FOR UPDATE`, item.BundleID).Scan(&state); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM bundles WHERE id = $1 FOR UPDATE`, item.BundleID).Scan(&state); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE outbox SET done_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`,
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET done_at = $1, attempts = attempts + 1, last_error = '' WHERE id = $2`,
 			nanos(now), item.ID); err != nil {
 			return fmt.Errorf("ledger: outbox: %w", err)
 		}
 		var notes, all int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FILTER (WHERE kind <> $1), COUNT(*) FROM outbox
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE kind <> $1), COUNT(*) FROM outbox
 			WHERE bundle_id = $2 AND done_at = 0`, KindReceipt, item.BundleID).Scan(&notes, &all); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		for _, to := range outboxSteps(state, notes, all) {
-			if _, err := tx.Exec(ctx, `UPDATE bundles SET state = $1, updated_at = $2 WHERE id = $3`,
+			if _, err := tx.ExecContext(ctx, `UPDATE bundles SET state = $1, updated_at = $2 WHERE id = $3`,
 				string(to), nanos(now), item.BundleID); err != nil {
 				return fmt.Errorf("ledger: %w", err)
 			}
@@ -411,7 +418,7 @@ func (l *Postgres) OutboxDone(ctx context.Context, item OutboxItem, now time.Tim
 
 // OutboxRetry implements Ledger.
 func (l *Postgres) OutboxRetry(ctx context.Context, item OutboxItem, detail string, next time.Time) error {
-	if _, err := l.pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, lease_until = 0
+	if _, err := l.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_at = $2, lease_until = 0
 		WHERE id = $3`, detail, nanos(next), item.ID); err != nil {
 		return fmt.Errorf("ledger: outbox: %w", err)
 	}
@@ -428,7 +435,7 @@ func (l *Postgres) List(ctx context.Context, folder string) ([]Record, error) {
 
 // Counts implements Ledger.
 func (l *Postgres) Counts(ctx context.Context) (map[State]int, error) {
-	rows, err := l.pool.Query(ctx, `SELECT state, COUNT(*) FROM bundles GROUP BY state`)
+	rows, err := l.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM bundles GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
@@ -452,10 +459,10 @@ func (l *Postgres) Counts(ctx context.Context) (map[State]int, error) {
 // written can be delivered; a repeat is ErrConflict.
 func (l *Postgres) Delivered(ctx context.Context, id string, now time.Time) (Record, error) {
 	var r Record
-	err := l.inTx(ctx, func(tx pgx.Tx) error {
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		r, err = scanRecord(tx.QueryRow(ctx, `SELECT `+recordColumns+` FROM bundles WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
+		r, err = scanRecord(tx.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM bundles WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
@@ -464,7 +471,7 @@ func (l *Postgres) Delivered(ctx context.Context, id string, now time.Time) (Rec
 		if err := deliverable(r); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE bundles SET state = $1, delivered_at = $2, updated_at = $2 WHERE id = $3`,
+		if _, err := tx.ExecContext(ctx, `UPDATE bundles SET state = $1, delivered_at = $2, updated_at = $2 WHERE id = $3`,
 			string(StateDelivered), nanos(now), id); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
@@ -485,8 +492,8 @@ func (l *Postgres) Expired(ctx context.Context, deliveredBefore, rejectedBefore 
 
 // Purged implements Ledger.
 func (l *Postgres) Purged(ctx context.Context, id string, now time.Time) error {
-	return l.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE bundles SET state = $1, purged_at = $2, updated_at = $2 WHERE id = $3`,
+	return l.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE bundles SET state = $1, purged_at = $2, updated_at = $2 WHERE id = $3`,
 			string(StatePurged), nanos(now), id); err != nil {
 			return fmt.Errorf("ledger: %w", err)
 		}
@@ -497,8 +504,8 @@ func (l *Postgres) Purged(ctx context.Context, id string, now time.Time) error {
 // Meta implements Ledger.
 func (l *Postgres) Meta(ctx context.Context, key string) (string, error) {
 	var v string
-	err := l.pool.QueryRow(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err := l.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
@@ -509,7 +516,7 @@ func (l *Postgres) Meta(ctx context.Context, key string) (string, error) {
 
 // SetMeta implements Ledger.
 func (l *Postgres) SetMeta(ctx context.Context, key, value string) error {
-	if _, err := l.pool.Exec(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
+	if _, err := l.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, key, value); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
@@ -520,7 +527,7 @@ func (l *Postgres) SetMeta(ctx context.Context, key, value string) error {
 // compares against its latest value, so racing writers leave the greatest;
 // the column's "C" collation compares bytes, as SQLite does.
 func (l *Postgres) SetMetaMax(ctx context.Context, key, value string) error {
-	if _, err := l.pool.Exec(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
+	if _, err := l.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value WHERE EXCLUDED.value > meta.value`, key, value); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}

@@ -228,7 +228,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("accounts: postgres: %w", err)
 	}
 	db := stdlib.OpenDB(*cfg)
-	// As pgxpool's defaults, which the ledger uses: a bounded pool (many
+	// As pgxpool's defaults, and as the ledger's pool: bounded (many
 	// workers must stay under the server's max_connections; a burst of
 	// logins waits for a connection instead), kept open between requests
 	// (database/sql keeps only 2 idle by default, and a new connection
