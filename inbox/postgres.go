@@ -4,11 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"runtime"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/siirto/siirto/internal/pgdb"
 )
 
 // pgMigrations are the PostgreSQL schema, version i+1 at index i. They
@@ -122,20 +119,10 @@ var postgresDialect = dialect{forUpdate: " FOR UPDATE", skipLocked: " FOR UPDATE
 // it does not understand. The pool reconnects by itself after the server
 // restarts: a call during the restart fails, the next one succeeds.
 func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	db, err := pgdb.Open(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: postgres: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
-	// As the accounts' pool (and pgxpool's defaults): bounded, so that many
-	// workers stay under the server's max_connections; kept open between
-	// calls (database/sql keeps only 2 idle by default); recycled now and
-	// then.
-	n := max(4, runtime.NumCPU())
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxLifetime(time.Hour)
-	db.SetConnMaxIdleTime(30 * time.Minute)
 	l, err := newSQLLedger(ctx, db, postgresDialect)
 	if err != nil {
 		return nil, err

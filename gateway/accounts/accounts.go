@@ -30,17 +30,16 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/url"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/crypto/bcrypt"
 	"modernc.org/sqlite" // pure-Go SQLite
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/siirto/siirto/internal/pgdb"
 )
 
 // Errors the Store returns (wrapped, so test with errors.Is).
@@ -223,21 +222,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // same database at once: one migrates while the others wait on an
 // advisory lock. A schema newer than this binary is refused.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	db, err := pgdb.Open(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: postgres: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
-	// As pgxpool's defaults, and as the ledger's pool: bounded (many
-	// workers must stay under the server's max_connections; a burst of
-	// logins waits for a connection instead), kept open between requests
-	// (database/sql keeps only 2 idle by default, and a new connection
-	// costs far more than the query), and recycled now and then.
-	n := max(4, runtime.NumCPU())
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxLifetime(time.Hour)
-	db.SetConnMaxIdleTime(30 * time.Minute)
 	return newStore(ctx, db, postgresDialect)
 }
 
