@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -96,13 +98,23 @@ func startMinIO(t testing.TB, bin, dir string, o S3Options) (*S3Server, error) {
 	if o.EventWebhook != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), startWait)
 		defer cancel()
-		_, err := s3s.Client().PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
-			Bucket: &s3s.Bucket,
-			NotificationConfiguration: &types.NotificationConfiguration{QueueConfigurations: []types.QueueConfiguration{{
-				QueueArn: aws.String("arn:minio:sqs::PRIMARY:webhook"),
-				Events:   []types.Event{types.EventS3ObjectCreated},
-			}}},
-		})
+		// MinIO sets its notification targets up after it answers: until
+		// then it refuses the target's ARN ("does not exist"), so ask again
+		// for a while.
+		var err error
+		for {
+			_, err = s3s.Client().PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+				Bucket: &s3s.Bucket,
+				NotificationConfiguration: &types.NotificationConfiguration{QueueConfigurations: []types.QueueConfiguration{{
+					QueueArn: aws.String("arn:minio:sqs::PRIMARY:webhook"),
+					Events:   []types.Event{types.EventS3ObjectCreated},
+				}}},
+			})
+			if err == nil || !strings.Contains(err.Error(), "destination ARN does not exist") || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		if err != nil {
 			_ = s.stop()
 			return nil, fmt.Errorf("minio: bucket notifications: %v\n%s", err, s.logTail())
